@@ -1,0 +1,235 @@
+"""The contract templates SignLink can render, and what data each one needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from backend.documents import identifiers
+from backend.documents.amounts import format_yuan, rmb_uppercase
+from backend.documents.validation import (
+    CleanOptions,
+    FieldError,
+    FieldSpec,
+    TemplateDataError,
+    amount_cleaner,
+    china_today,
+    clean_contact_phone,
+    clean_credit_code,
+    clean_fields,
+    clean_id_number,
+    clean_mobile,
+    clean_vin,
+    date_cleaner,
+    text_cleaner,
+)
+
+CrossCheck = Callable[[Mapping[str, object]], list[FieldError]]
+ContextBuilder = Callable[[Mapping[str, object]], dict[str, object]]
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A party who signs: ``key`` is used in field names (``sig_<key>``)."""
+
+    key: str
+    label: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class ContractTemplate:
+    """A versioned contract: its fields, its signing roles and its HTML template."""
+
+    key: str
+    version: int
+    title: str
+    title_en: str
+    roles: tuple[RoleSpec, ...]  # default signing order
+    fields: tuple[FieldSpec, ...] = field(repr=False)
+    html_template: str = field(repr=False)
+    cross_check: CrossCheck = field(repr=False, compare=False)
+    build_context: ContextBuilder = field(repr=False, compare=False)
+
+    def validate(self, data: Mapping[str, object], *, today: date | None = None) -> dict[str, object]:
+        """Cleaned data for a new contract, or :class:`TemplateDataError` listing every bad field.
+
+        ``today`` (China time by default) is the earliest acceptable delivery date.
+        """
+        return self._clean(data, CleanOptions(today=today or china_today()))
+
+    def clean_stored(self, data: Mapping[str, object]) -> dict[str, object]:
+        """Like :meth:`validate` but for data accepted earlier: past dates are fine."""
+        return self._clean(data, CleanOptions(today=None))
+
+    def describe_fields(self) -> list[dict[str, object]]:
+        """The field list for ``GET /api/v1/templates``."""
+        return [spec.describe() for spec in self.fields]
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "version": self.version,
+            "title": self.title,
+            "title_en": self.title_en,
+            "roles": [
+                {"key": r.key, "label": r.label, "label_en": r.label_en} for r in self.roles
+            ],
+            "fields": self.describe_fields(),
+        }
+
+    def _clean(self, data: Mapping[str, object], options: CleanOptions) -> dict[str, object]:
+        cleaned, errors = clean_fields(self.fields, data, options)
+        if not errors:
+            errors = self.cross_check(cleaned)
+        if errors:
+            raise TemplateDataError(errors)
+        return cleaned
+
+
+# --- 汽车买卖合同 ---------------------------------------------------------------------
+
+_CAR_FIELDS = (
+    FieldSpec(
+        "buyer.name", "string", "买方姓名", "Buyer name", True, "张三",
+        text_cleaner("买方姓名", "Buyer name", min_length=2, max_length=30, person_name=True),
+        max_length=30,
+    ),
+    FieldSpec(
+        "buyer.id_number", "string", "买方身份证号", "Buyer ID number", False,
+        "110101199003071234", clean_id_number, max_length=18,
+    ),
+    FieldSpec(
+        "buyer.phone", "string", "买方手机号", "Buyer mobile number", True, "13800138000",
+        clean_mobile, max_length=11,
+    ),
+    FieldSpec(
+        "buyer.address", "string", "买方住址", "Buyer address", False,
+        "北京市东城区东长安街1号",
+        text_cleaner("买方住址", "Buyer address", max_length=80), max_length=80,
+    ),
+    FieldSpec(
+        "vehicle.model", "string", "品牌型号", "Make and model", True,
+        "比亚迪 汉 EV 2026款 冠军版",
+        text_cleaner("品牌型号", "Make and model", max_length=60), max_length=60,
+    ),
+    FieldSpec(
+        "vehicle.vin", "string", "车架号(VIN)", "VIN", True, "LC0C76C42R0123456",
+        clean_vin, max_length=17,
+    ),
+    FieldSpec(
+        "vehicle.colour", "string", "车身颜色", "Colour", True, "极地白",
+        text_cleaner("车身颜色", "Colour", max_length=20), max_length=20,
+    ),
+    FieldSpec(
+        "price", "number", "车辆总价款（元）", "Total price (yuan)", True, 189800,
+        amount_cleaner("车辆总价款", "Total price"),
+    ),
+    FieldSpec(
+        "deposit", "number", "定金（元）", "Deposit (yuan)", False, 5000,
+        amount_cleaner("定金", "Deposit", allow_zero=True),
+    ),
+    FieldSpec(
+        "delivery_date", "date", "交车日期", "Delivery date", True, "2026-12-31",
+        date_cleaner("交车日期", "Delivery date", not_in_past=True),
+    ),
+    FieldSpec(
+        "delivery_place", "string", "交车地点", "Delivery place", False,
+        "北京市朝阳区示例路88号 演示汽车4S店",
+        text_cleaner("交车地点", "Delivery place", max_length=80), max_length=80,
+    ),
+    FieldSpec(
+        "dealer.name", "string", "卖方名称", "Dealer name", True, "演示汽车销售服务有限公司",
+        text_cleaner("卖方名称", "Dealer name", min_length=2, max_length=50), max_length=50,
+    ),
+    FieldSpec(
+        "dealer.address", "string", "卖方地址", "Dealer address", False,
+        "北京市朝阳区示例路88号",
+        text_cleaner("卖方地址", "Dealer address", max_length=80), max_length=80,
+    ),
+    FieldSpec(
+        "dealer.credit_code", "string", "统一社会信用代码", "Unified social credit code", False,
+        "91350100M000100Y43", clean_credit_code, max_length=18,
+    ),
+    FieldSpec(
+        "dealer.phone", "string", "卖方联系电话", "Dealer phone", False, "010-12345678",
+        clean_contact_phone, max_length=24,
+    ),
+)
+
+
+def _car_cross_check(cleaned: Mapping[str, object]) -> list[FieldError]:
+    price, deposit = cleaned.get("price"), cleaned.get("deposit")
+    if isinstance(price, str) and isinstance(deposit, str) and Decimal(deposit) > Decimal(price):
+        return [
+            FieldError(
+                "deposit",
+                f"定金不能超过车辆总价款（{format_yuan(price)}）",
+                f"The deposit must not exceed the total price ({format_yuan(price)})",
+            )
+        ]
+    return []
+
+
+def _chinese_date(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _group(cleaned: Mapping[str, object], name: str) -> Mapping[str, object]:
+    value = cleaned.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _car_context(cleaned: Mapping[str, object]) -> dict[str, object]:
+    buyer, vehicle, dealer = (_group(cleaned, n) for n in ("buyer", "vehicle", "dealer"))
+    price = Decimal(str(cleaned["price"]))
+    deposit = Decimal(str(cleaned["deposit"])) if cleaned.get("deposit") else None
+    balance = price - (deposit or 0)
+    id_number = buyer.get("id_number")
+    return {
+        "buyer": {
+            "name": buyer["name"],
+            "id_number": identifiers.mask_id_number(id_number)
+            if isinstance(id_number, str)
+            else None,
+            "phone": identifiers.mask_phone(str(buyer["phone"])),
+            "address": buyer.get("address"),
+        },
+        "vehicle": dict(vehicle),
+        "dealer": dict(dealer),
+        "price": {"figures": format_yuan(price), "words": rmb_uppercase(price)},
+        "deposit": {"figures": format_yuan(deposit), "words": rmb_uppercase(deposit)}
+        if deposit
+        else None,
+        "balance": {"figures": format_yuan(balance), "words": rmb_uppercase(balance)},
+        "deposit_over_limit": bool(deposit and deposit > price * Decimal("0.2")),
+        "delivery_date": _chinese_date(str(cleaned["delivery_date"])),
+        "delivery_place": cleaned.get("delivery_place") or dealer.get("address"),
+        "organisations": {"dealer": dealer["name"]},
+    }
+
+
+CAR_PURCHASE = ContractTemplate(
+    key="car-purchase",
+    version=1,
+    title="汽车买卖合同",
+    title_en="Car purchase agreement",
+    roles=(RoleSpec("buyer", "买方", "Buyer"), RoleSpec("dealer", "卖方", "Dealer")),
+    fields=_CAR_FIELDS,
+    html_template="car_purchase.html",
+    cross_check=_car_cross_check,
+    build_context=_car_context,
+)
+
+_TEMPLATES = {t.key: t for t in (CAR_PURCHASE,)}
+
+
+def get_template(key: str) -> ContractTemplate | None:
+    return _TEMPLATES.get(key)
+
+
+def list_templates() -> list[ContractTemplate]:
+    return list(_TEMPLATES.values())

@@ -1,0 +1,235 @@
+"""Template + data → PDF with one empty signature field per role.
+
+WeasyPrint lays out the Jinja2 HTML; the position of each ``#sig-<role>`` box is
+read from that same layout and turned into a pyHanko signature field, so the
+field sits exactly inside the box the template draws.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import copy_into_new_writer
+from pyhanko.sign.fields import SigFieldSpec, append_signature_field
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from backend.documents.catalog import ContractTemplate
+from backend.documents.fonts import fast_subsetting_available, font_face_css
+from backend.documents.validation import FieldError, Invalid, TemplateDataError, clean_text
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+_PX_TO_PT = 72 / 96  # CSS px are 1/96 in, PDF points 1/72 in
+_FIELD_INSET_PT = 1.5  # keep the field inside the drawn border
+_DOCUMENT_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_PARTIES = ("甲方", "乙方", "丙方", "丁方", "戊方")
+
+# WeasyPrint (pango, fontconfig) is not thread-safe; one layout at a time per process.
+_weasy_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SignatureSlot:
+    """Where a role signs: field ``sig_<role>`` on ``page`` (0-based).
+
+    ``box`` is (x1, y1, x2, y2) in PDF points, origin at the bottom-left of the page.
+    """
+
+    role: str
+    field_name: str
+    page: int
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    pdf: bytes
+    sha256: str
+    page_count: int
+    slots: tuple[SignatureSlot, ...]
+
+
+def render_document(
+    template: ContractTemplate,
+    data: Mapping[str, object],
+    *,
+    document_number: str,
+    signers: Mapping[str, str],
+) -> RenderedDocument:
+    """Render ``data`` (cleaned by ``template.validate``) to a PDF ready for signing.
+
+    Raises :class:`TemplateDataError` for bad data or signer names and
+    :class:`ValueError` for a malformed document number or an unknown role.
+    """
+    if not _DOCUMENT_NUMBER.fullmatch(document_number):
+        raise ValueError(f"malformed document number: {document_number!r}")
+    cleaned = template.clean_stored(data)
+    signer_names = _clean_signers(template, signers)
+    html = _render_html(template, cleaned, document_number, signer_names)
+
+    fast_subsetting_available()  # logs once if renders will be slow
+    with _weasy_lock:
+        layout = HTML(string=html, base_url=str(TEMPLATES_DIR)).render(
+            stylesheets=_stylesheets(), font_config=_font_config()
+        )
+        slots = tuple(_find_slots(layout, template))
+        plain_pdf = layout.write_pdf()
+    pdf = _add_signature_fields(plain_pdf, slots)
+    return RenderedDocument(
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        page_count=len(layout.pages),
+        slots=slots,
+    )
+
+
+async def async_render_document(
+    template: ContractTemplate,
+    data: Mapping[str, object],
+    *,
+    document_number: str,
+    signers: Mapping[str, str],
+) -> RenderedDocument:
+    """:func:`render_document` in a worker thread, keeping the event loop free."""
+    return await asyncio.to_thread(
+        render_document, template, data, document_number=document_number, signers=signers
+    )
+
+
+def _clean_signers(template: ContractTemplate, signers: Mapping[str, str]) -> dict[str, str]:
+    known = {role.key: role for role in template.roles}
+    unknown = sorted(set(signers) - set(known))
+    if unknown:
+        raise ValueError(f"unknown roles for {template.key}: {', '.join(unknown)}")
+    names: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for key, name in signers.items():
+        role = known[key]
+        try:
+            names[key] = clean_text(
+                name,
+                label=f"{role.label}签署人姓名",
+                label_en=f"{role.label_en} signer name",
+                max_length=30,
+                person_name=True,
+            )
+        except Invalid as problem:
+            errors.append(FieldError(f"signers.{key}", problem.message, problem.message_en))
+    if errors:
+        raise TemplateDataError(errors)
+    return names
+
+
+@cache
+def _jinja() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # every value is untrusted user input
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _render_html(
+    template: ContractTemplate,
+    cleaned: Mapping[str, object],
+    document_number: str,
+    signers: Mapping[str, str],
+) -> str:
+    context = template.build_context(cleaned)
+    organisations = context.get("organisations")
+    organisations = organisations if isinstance(organisations, Mapping) else {}
+    roles = []
+    for index, role in enumerate(template.roles):
+        organisation = organisations.get(role.key)
+        roles.append(
+            {
+                "key": role.key,
+                "label": role.label,
+                "party": _PARTIES[index],
+                "organisation": organisation,
+                "signature_caption": f"{role.label}授权代表（签字）"
+                if organisation
+                else f"{role.label}（签字）",
+                "signer": signers.get(role.key),
+            }
+        )
+    return _jinja().get_template(template.html_template).render(
+        **context, template=template, document_number=document_number, roles=roles
+    )
+
+
+@cache
+def _font_config() -> FontConfiguration:
+    return FontConfiguration()
+
+
+@cache
+def _stylesheets() -> tuple[CSS, ...]:
+    config = _font_config()
+    return (
+        CSS(string=font_face_css(), font_config=config),
+        CSS(filename=str(TEMPLATES_DIR / "contract.css"), font_config=config),
+    )
+
+
+def _descendants(box: Any) -> Iterator[Any]:
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _descendants(child)
+
+
+def _find_slots(layout: Any, template: ContractTemplate) -> Iterator[SignatureSlot]:
+    wanted = {f"sig-{role.key}": role for role in template.roles}
+    found: set[str] = set()
+    for page_index, page in enumerate(layout.pages):
+        page_height_px = page.height
+        for box in _descendants(page._page_box):
+            element = getattr(box, "element", None)
+            box_id = element.get("id") if element is not None else None
+            if box_id not in wanted or box_id in found:
+                continue
+            found.add(box_id)
+            role = wanted[box_id]
+            # padding box = inside the drawn border; CSS y grows down, PDF y grows up
+            left, top = box.padding_box_x(), box.padding_box_y()
+            right, bottom = left + box.padding_width(), top + box.padding_height()
+            inset = _FIELD_INSET_PT
+            yield SignatureSlot(
+                role=role.key,
+                field_name=f"sig_{role.key}",
+                page=page_index,
+                box=(
+                    round(left * _PX_TO_PT + inset, 2),
+                    round((page_height_px - bottom) * _PX_TO_PT + inset, 2),
+                    round(right * _PX_TO_PT - inset, 2),
+                    round((page_height_px - top) * _PX_TO_PT - inset, 2),
+                ),
+            )
+    missing = set(wanted) - found
+    if missing:
+        raise RuntimeError(f"template {template.key} has no element for {sorted(missing)}")
+
+
+def _add_signature_fields(pdf: bytes, slots: tuple[SignatureSlot, ...]) -> bytes:
+    writer = copy_into_new_writer(PdfFileReader(BytesIO(pdf)))
+    for slot in slots:
+        append_signature_field(
+            writer,
+            SigFieldSpec(sig_field_name=slot.field_name, on_page=slot.page, box=slot.box),
+        )
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,0 +1,59 @@
+"""API input and output shapes (msgspec): these also make the OpenAPI schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class SignerIn(msgspec.Struct, forbid_unknown_fields=False):
+    role: str
+    name: str
+    phone: str
+    order: int | None = None
+
+
+class CreateEnvelope(msgspec.Struct):
+    template: str
+    data: dict[str, Any]
+    signers: list[SignerIn]
+    callback_url: str | None = None
+
+
+class SignerOut(msgspec.Struct):
+    id: str
+    role: str
+    role_label: str
+    name: str
+    phone: str
+    order: int
+    status: str
+    notified_at: datetime | None
+    viewed_at: datetime | None
+    signed_at: datetime | None
+
+
+class EnvelopeOut(msgspec.Struct):
+    id: str
+    number: str
+    template: str
+    template_version: int
+    title: str
+    status: str
+    document_sha256: str
+    created_at: datetime
+    expires_at: datetime
+    completed_at: datetime | None
+    signers: list[SignerOut]
+    pdf_url: str
+
+
+class TemplateOut(msgspec.Struct):
+    key: str
+    version: int
+    title: str
+    title_en: str
+    roles: list[dict[str, str]]
+    fields: list[dict[str, Any]]

@@ -1,0 +1,81 @@
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Bytea,
+    ForeignKey,
+    Integer,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from backend.orgs.tables import Organisation
+
+
+class Envelope(Table, tablename="envelope"):
+    """One agreement sent for signature: its document revisions, signers and status."""
+
+    id = UUID(primary_key=True)
+    organisation = ForeignKey(references=Organisation)
+    number = Varchar(length=32, unique=True)
+    template = Varchar(length=64)
+    template_version = Integer(default=1)
+    title = Varchar(length=200)
+    # draft -> sent -> completed (later: declined, voided, expired)
+    status = Varchar(length=16, default="draft", index=True)
+    # The template data holds personal data (phones, ID numbers): sealed at rest.
+    data_sealed = Bytea()
+    current_sha256 = Varchar(length=64, default="")
+    callback_url = Varchar(length=500, null=True, default=None)
+    expires_at = Timestamptz()
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    completed_at = Timestamptz(null=True, default=None)
+
+
+class DocumentRevision(Table, tablename="document_revision"):
+    """Every PDF revision of an envelope, in order: the rendered original, then one per signature."""
+
+    id = UUID(primary_key=True)
+    envelope = ForeignKey(references=Envelope, index=True)
+    seq = Integer()
+    sha256 = Varchar(length=64, index=True)
+    pdf = Bytea()
+    page_count = Integer()
+    reason = Varchar(length=64)
+    created_at = Timestamptz()
+
+
+class Signer(Table, tablename="signer"):
+    id = UUID(primary_key=True)
+    envelope = ForeignKey(references=Envelope, index=True)
+    role = Varchar(length=32)
+    role_label = Varchar(length=32)
+    name = Varchar(length=100)
+    phone_sealed = Bytea()
+    phone_masked = Varchar(length=16)
+    routing_order = Integer()
+    field_name = Varchar(length=64)
+    # waiting -> notified -> viewed -> signed
+    status = Varchar(length=16, default="waiting")
+    link_nonce = Varchar(length=32)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    notified_at = Timestamptz(null=True, default=None)
+    viewed_at = Timestamptz(null=True, default=None)
+    read_at = Timestamptz(null=True, default=None)
+    intent_verified_at = Timestamptz(null=True, default=None)
+    session_hash = Varchar(length=64, null=True, default=None)
+    handwriting_png = Bytea(null=True, default=None)
+    signed_at = Timestamptz(null=True, default=None)
+    certificate_serial = Varchar(length=64, null=True, default=None)
+
+
+class PageImage(Table, tablename="page_image"):
+    """Rendered page images, cached per document hash (content-addressed)."""
+
+    id = UUID(primary_key=True)
+    sha256 = Varchar(length=64, index=True)
+    page = Integer()
+    width = Integer()
+    image = Bytea()
+    content_type = Varchar(length=32)

@@ -1,0 +1,20 @@
+"""Route paths of the envelopes domain, named once."""
+
+API_ENVELOPES = "/api/v1/envelopes"
+API_ENVELOPE = "/api/v1/envelopes/{envelope_id:uuid}"
+API_ENVELOPE_PDF = "/api/v1/envelopes/{envelope_id:uuid}/pdf"
+API_TEMPLATES = "/api/v1/templates"
+
+SIGN_LINK = "/s/{token:str}"
+SIGN_PAGE_IMAGE = "/s/{token:str}/pages/{index:int}.webp"
+SIGN_OTP_SEND = "/s/{token:str}/otp"
+SIGN_OTP_VERIFY = "/s/{token:str}/otp/verify"
+SIGN_PAD = "/s/{token:str}/sign"
+SIGN_HANDWRITING = "/s/{token:str}/signature"
+SIGN_CONFIRM = "/s/{token:str}/confirm"
+SIGN_DONE = "/s/{token:str}/done"
+SIGN_DOWNLOAD = "/s/{token:str}/download"
+
+
+def link(token: str, suffix: str = "") -> str:
+    return f"/s/{token}{suffix}"

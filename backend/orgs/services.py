@@ -1,0 +1,83 @@
+"""Organisations and their API keys."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.database import transaction, utcnow
+from backend.keys import sha256_hex
+from backend.orgs.tables import ApiKey, Organisation
+
+DEMO_ORGANISATION = "演示汽车销售服务有限公司"
+KEY_PREFIX = "sl_"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling the API: the organisation behind a valid key."""
+
+    organisation_id: uuid.UUID
+    organisation_name: str
+    api_key_id: uuid.UUID
+
+
+async def create_organisation(name: str) -> Organisation:
+    org = Organisation(id=uuid.uuid4(), name=name, created_at=utcnow())
+    await org.save()
+    return org
+
+
+async def create_api_key(organisation_id: uuid.UUID, label: str = "") -> str:
+    """Create a key and return it in clear, the only time it is ever visible."""
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    await ApiKey.insert(
+        ApiKey(
+            id=uuid.uuid4(),
+            organisation=organisation_id,
+            label=label,
+            prefix=plain[:10],
+            key_hash=sha256_hex(plain),
+            created_at=utcnow(),
+        )
+    )
+    return plain
+
+
+async def authenticate(plain_key: str) -> Caller | None:
+    if not plain_key.startswith(KEY_PREFIX) or len(plain_key) > 200:
+        return None
+    row = (
+        await ApiKey.select(
+            ApiKey.id, ApiKey.organisation.id, ApiKey.organisation.name, ApiKey.revoked_at
+        )
+        .where(ApiKey.key_hash == sha256_hex(plain_key))
+        .first()
+    )
+    if row is None or row["revoked_at"] is not None:
+        return None
+    return Caller(
+        organisation_id=row["organisation.id"],
+        organisation_name=row["organisation.name"],
+        api_key_id=row["id"],
+    )
+
+
+async def seed_demo(key_file: Path) -> str:
+    """Make sure the demo organisation exists and `key_file` holds a working key for it."""
+    if key_file.exists():
+        existing = key_file.read_text().strip()
+        caller = await authenticate(existing)
+        if caller is not None and caller.organisation_name == DEMO_ORGANISATION:
+            return existing
+    async with transaction():
+        org = await Organisation.objects().where(Organisation.name == DEMO_ORGANISATION).first()
+        if org is None:
+            org = await create_organisation(DEMO_ORGANISATION)
+        plain = await create_api_key(org.id, label="demo")
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(plain + "\n")
+    key_file.chmod(0o600)
+    return plain

@@ -1,0 +1,99 @@
+"""Steps of the signer's journey over HTTP, shared by the journey and bad-input tests."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+from datetime import date, timedelta
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+BUYER_PHONE = "13800138000"
+DEALER_PHONE = "13900139000"
+
+
+def car_purchase_body(buyer_phone: str = BUYER_PHONE, dealer_phone: str = DEALER_PHONE) -> dict[str, Any]:
+    return {
+        "template": "car-purchase",
+        "data": {
+            "buyer": {
+                "name": "张三",
+                "id_number": "11010519491231002X",
+                "phone": buyer_phone,
+                "address": "北京市朝阳区建国路88号",
+            },
+            "vehicle": {
+                "model": "比亚迪 汉 EV 2026款 冠军版",
+                "vin": "LGXCE6CD3R0123456",
+                "colour": "星际灰",
+            },
+            "price": 189800,
+            "deposit": 5000,
+            "delivery_date": (date.today() + timedelta(days=14)).isoformat(),
+            "dealer": {"name": "演示汽车销售服务有限公司", "address": "北京市朝阳区望京街10号"},
+        },
+        "signers": [
+            {"role": "buyer", "name": "张三", "phone": buyer_phone},
+            {"role": "dealer", "name": "李经理", "phone": dealer_phone},
+        ],
+    }
+
+
+def handwriting_data_url(strokes: int = 6) -> str:
+    """A name-like drawing: several strokes of dark ink on a transparent background."""
+    im = Image.new("RGBA", (600, 260), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    for i in range(strokes):
+        x = 60 + i * 80
+        draw.line([(x, 60), (x + 50, 120), (x + 10, 200), (x + 70, 210)], fill=(17, 17, 17, 255), width=9)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+async def wait_for_sms(outbox: Any, to: str, count: int = 1, timeout: float = 15) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len([m for m in outbox.messages(to) if "/s/" in m["text"]]) < count:
+        assert loop.time() < deadline, f"no signing SMS to {to} within {timeout}s"
+        await asyncio.sleep(0.05)
+
+
+async def read_all_pages(client: Any, link: str) -> None:
+    page = await client.get(link)
+    assert page.status_code == 200, page.text
+    count = page.text.count('data-testid="doc-page"')
+    assert count >= 2
+    for i in range(count):
+        img = await client.get(f"{link}/pages/{i}.webp")
+        assert img.status_code == 200
+        assert img.headers["content-type"] == "image/webp"
+
+
+async def confirm_code(client: Any, outbox: Any, link: str, phone: str) -> None:
+    sent = await client.post(f"{link}/otp", headers={"HX-Request": "true"})
+    assert sent.status_code == 200, sent.text
+    assert 'data-testid="otp-input"' in sent.text
+    code = outbox.code_for(phone)
+    ok = await client.post(
+        f"{link}/otp/verify", data={"code": code}, follow_redirects=False
+    )
+    assert ok.status_code == 303, ok.text
+    assert ok.headers["location"] == f"{link}/sign"
+
+
+async def sign_as(client: Any, outbox: Any, link: str, phone: str) -> None:
+    """The whole journey of one signer after their SMS link arrived."""
+    await read_all_pages(client, link)
+    await confirm_code(client, outbox, link, phone)
+    pad = await client.get(f"{link}/sign")
+    assert 'data-testid="signature-pad"' in pad.text
+    preview = await client.post(f"{link}/signature", data={"signature_png": handwriting_data_url()})
+    assert preview.status_code == 200, preview.text
+    assert 'data-testid="sign-confirm"' in preview.text
+    done = await client.post(f"{link}/confirm", follow_redirects=False)
+    assert done.status_code == 303, done.text
+    page = await client.get(f"{link}/done")
+    assert 'data-testid="download-signed"' in page.text
