@@ -88,8 +88,14 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
 
 def _error_response(request: Request[Any, Any, Any], err: AppError) -> Response[Any]:
     if _wants_json(request):
-        return Response(content=err.to_json(), status_code=err.status_code, media_type=MediaType.JSON)
-    name = "pages/errors/link_invalid.html" if err.code == "link_invalid" else "pages/errors/error.html"
+        return Response(
+            content=err.to_json(), status_code=err.status_code, media_type=MediaType.JSON
+        )
+    name = (
+        "pages/errors/link_invalid.html"
+        if err.code == "link_invalid"
+        else "pages/errors/error.html"
+    )
     return Template(name, context={"error": err}, status_code=err.status_code)
 
 
@@ -97,9 +103,10 @@ def handle_app_error(request: Request[Any, Any, Any], exc: AppError) -> Response
     return _error_response(request, exc)
 
 
-def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def handle_validation(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Malformed or mistyped request bodies: 400 with one entry per field."""
     problems = []
-    for item in exc.extra or []:
+    for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             key = str(item.get("key") or "body")
             problems.append(
@@ -121,7 +128,11 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
 
 
 _STATUS_TEXT = {
-    401: ("unauthorized", "缺少或无效的 API 密钥（Authorization: Bearer <key>）。", "Missing or invalid API key."),
+    401: (
+        "unauthorized",
+        "缺少或无效的 API 密钥（Authorization: Bearer <key>）。",
+        "Missing or invalid API key.",
+    ),
     403: ("forbidden", "没有权限执行此操作。", "Not allowed."),
     404: ("not_found", "页面不存在。", "Not found."),
     405: ("method_not_allowed", "不支持该请求方法。", "Method not allowed."),
@@ -131,6 +142,8 @@ _STATUS_TEXT = {
 
 
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 400:
+        return handle_validation(request, exc)
     code, zh, en = _STATUS_TEXT.get(
         exc.status_code, ("bad_request", "请求无效，请检查后重试。", exc.detail or "Bad request.")
     )
@@ -253,9 +266,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/api/docs",
             render_plugins=[SwaggerRenderPlugin()],
             components=Components(
-                security_schemes={
-                    "BearerAuth": SecurityScheme(type="http", scheme="bearer")
-                }
+                security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer")}
             ),
         ),
         middleware=[RequestContextMiddleware],

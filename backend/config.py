@@ -39,7 +39,9 @@ class Settings:
         "Empty: generated once into data_dir/master.key (development only).",
         "",
     )
-    sms_provider: str = _doc("SMS provider: 'outbox' appends to data_dir/sms-outbox.jsonl.", "outbox")
+    sms_provider: str = _doc(
+        "SMS provider: 'outbox' appends to data_dir/sms-outbox.jsonl.", "outbox"
+    )
     sms_sign_name: str = _doc("The SMS signature shown in 【】 at the start of every text.", "签链")
     otp_ttl_seconds: int = _doc("How long an SMS intent code stays valid.", 300)
     otp_max_attempts: int = _doc("Wrong codes allowed before the code is locked.", 5)

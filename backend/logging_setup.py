@@ -42,9 +42,8 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return mask_personal_data(
-            f"{record.levelname[0]} [{request_id_var.get()}] {record.name}: {super().format(record)}"
-        )
+        line = f"{record.levelname[0]} [{request_id_var.get()}] {record.name}: "
+        return mask_personal_data(line + super().format(record))
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:

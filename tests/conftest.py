@@ -20,5 +20,5 @@ SHARED = REPO.parent / "shared"
 
 
 def pytest_report_header() -> list[str]:
-    db = os.environ.get("DATABASE_URL") and "postgresql" or f"sqlite under {_DATA}"
+    db = (os.environ.get("DATABASE_URL") and "postgresql") or f"sqlite under {_DATA}"
     return [f"signlink test database: {db}"]

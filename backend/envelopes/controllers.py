@@ -25,8 +25,8 @@ FormBody = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENC
 
 
 class EnvelopeApi(Controller):
-    tags = ["envelopes"]
-    security = [{"BearerAuth": []}]  # noqa: RUF012
+    tags = ("envelopes",)
+    security = ({"BearerAuth": []},)
 
     @post(urls.API_ENVELOPES, status_code=201, summary="Create and send an envelope")
     async def create(
@@ -39,7 +39,11 @@ class EnvelopeApi(Controller):
     async def show(self, envelope_id: uuid.UUID, caller: Caller) -> schemas.EnvelopeOut:
         return await services.envelope_out(envelope_id, caller.organisation_id)
 
-    @get(urls.API_ENVELOPE_PDF, summary="The current PDF (signed so far)", media_type="application/pdf")
+    @get(
+        urls.API_ENVELOPE_PDF,
+        summary="The current PDF (signed so far)",
+        media_type="application/pdf",
+    )
     async def pdf(self, envelope_id: uuid.UUID, caller: Caller) -> Response[bytes]:
         env, pdf = await services.api_pdf(envelope_id, caller.organisation_id)
         return _pdf_response(pdf, f"{env.number}.pdf")
@@ -147,11 +151,15 @@ class SignerPages(Controller):
         session, check = await services.confirm_intent_code(ctx, data.get("code", ""), settings)
         if session is None:
             name = (
-                "pages/signing/partials/otp.html" if _is_htmx(request) else "pages/signing/read.html"
+                "pages/signing/partials/otp.html"
+                if _is_htmx(request)
+                else "pages/signing/read.html"
             )
             return Template(
                 name,
-                context=_page_vars(ctx, code_sent=True, otp_error=check.message, locked=check.locked),
+                context=_page_vars(
+                    ctx, code_sent=True, otp_error=check.message, locked=check.locked
+                ),
                 status_code=200 if _is_htmx(request) else 400,
             )
         response = _go(request, urls.link(token, "/sign"))
@@ -169,7 +177,9 @@ class SignerPages(Controller):
         return response
 
     @get(urls.SIGN_PAD)
-    async def pad(self, token: str, request: Request[Any, Any, Any], settings: Settings) -> Template | Redirect:
+    async def pad(
+        self, token: str, request: Request[Any, Any, Any], settings: Settings
+    ) -> Template | Redirect:
         ctx = await _context(token)
         if ctx.signer.status == "signed":
             return Redirect(path=urls.link(token, "/done"))

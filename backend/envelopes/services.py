@@ -56,7 +56,9 @@ def _check_signers(
     roles = {r.key: r for r in template.roles}
     seen: set[str] = set()
     if not signers:
-        problems.append(FieldProblem("signers", "请至少添加一位签署人。", "Add at least one signer."))
+        problems.append(
+            FieldProblem("signers", "请至少添加一位签署人。", "Add at least one signer.")
+        )
     for i, s in enumerate(signers):
         path = f"signers[{i}]"
         if s.role not in roles:
@@ -70,7 +72,9 @@ def _check_signers(
             )
         elif s.role in seen:
             problems.append(
-                FieldProblem(f"{path}.role", "同一角色只能有一位签署人。", "Each role takes one signer.")
+                FieldProblem(
+                    f"{path}.role", "同一角色只能有一位签署人。", "Each role takes one signer."
+                )
             )
         seen.add(s.role)
         name = s.name.strip()
@@ -107,7 +111,7 @@ def _check_signers(
 
 
 def _check_callback(url: str | None) -> list[FieldProblem]:
-    if url is None or re.match(r"^https?://[^\s/]+\S*$", url) and len(url) <= 500:
+    if url is None or (re.match(r"^https?://[^\s/]+\S*$", url) and len(url) <= 500):
         return []
     return [
         FieldProblem(
@@ -160,7 +164,7 @@ async def create_envelope(
     by_role = {s.role: s for s in body.signers}
     ordered = sorted(
         template.roles,
-        key=lambda r: (by_role[r.key].order or template.roles.index(r) + 1),
+        key=lambda r: by_role[r.key].order or template.roles.index(r) + 1,
     )
     rendered = await documents.async_render_document(
         template,
@@ -388,9 +392,11 @@ async def resolve_link(token: str) -> SignerContext | None:
     if signer.status != "signed" and effective_status(env) == "expired":
         return None
     signers = await Signer.objects().where(Signer.envelope == env.id).order_by(Signer.routing_order)
-    org = await Organisation.select(Organisation.name).where(
-        Organisation.id == env.organisation
-    ).first()
+    org = (
+        await Organisation.select(Organisation.name)
+        .where(Organisation.id == env.organisation)
+        .first()
+    )
     rev = (
         await DocumentRevision.select(DocumentRevision.page_count)
         .where(DocumentRevision.sha256 == env.current_sha256)
@@ -585,8 +591,9 @@ def parse_handwriting(data_url: str) -> bytes:
     except (binascii.Error, UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise bad from None
     alpha = rgba.getchannel("A")
-    bbox = alpha.point(lambda a: 255 if a > 40 else 0).getbbox()
-    ink = sum(alpha.point(lambda a: 1 if a > 40 else 0).getdata()) if bbox else 0
+    inked = alpha.point(lambda a: 255 if a > 40 else 0)
+    bbox = inked.getbbox()
+    ink = inked.histogram()[255]
     if bbox is None or ink < 150 or (bbox[2] - bbox[0]) < 30:
         raise AppError(
             "handwriting_too_little",
@@ -652,7 +659,9 @@ async def sign(
     async with transaction():
         # Optimistic lock: only the revision the signer saw may be replaced.
         moved = (
-            await Envelope.update({Envelope.current_sha256: signed.sha256, Envelope.updated_at: now})
+            await Envelope.update(
+                {Envelope.current_sha256: signed.sha256, Envelope.updated_at: now}
+            )
             .where((Envelope.id == env.id) & (Envelope.current_sha256 == env.current_sha256))
             .returning(Envelope.id)
         )
@@ -698,15 +707,15 @@ async def sign(
             },
         )
         remaining = [
-            s.routing_order
-            for s in ctx.signers
-            if s.status != "signed" and s.id != ctx.signer.id
+            s.routing_order for s in ctx.signers if s.status != "signed" and s.id != ctx.signer.id
         ]
         if not remaining:
-            await Envelope.update(
-                {Envelope.status: "completed", Envelope.completed_at: now}
-            ).where(Envelope.id == env.id)
-            await append_event(env.id, "envelope.completed", data={"document_sha256": signed.sha256})
+            await Envelope.update({Envelope.status: "completed", Envelope.completed_at: now}).where(
+                Envelope.id == env.id
+            )
+            await append_event(
+                env.id, "envelope.completed", data={"document_sha256": signed.sha256}
+            )
         elif min(remaining) > ctx.signer.routing_order:
             await _send(env.id, order=min(remaining))
     jobs.wake_worker()
@@ -743,9 +752,11 @@ def register_jobs(settings: Settings, sms: SmsProvider) -> None:
         env = await Envelope.objects().where(Envelope.id == signer.envelope).first()
         if env is None or env.status != "sent":
             return
-        org = await Organisation.select(Organisation.name).where(
-            Organisation.id == env.organisation
-        ).first()
+        org = (
+            await Organisation.select(Organisation.name)
+            .where(Organisation.id == env.organisation)
+            .first()
+        )
         text = messages.signing_invitation(
             settings.sms_sign_name,
             org["name"] if org else "",
@@ -755,9 +766,9 @@ def register_jobs(settings: Settings, sms: SmsProvider) -> None:
         )
         receipt = await sms.send(unseal(signer.phone_sealed), text)
         async with transaction():
-            await Signer.update(
-                {Signer.notified_at: utcnow(), Signer.status: "notified"}
-            ).where((Signer.id == signer.id) & (Signer.status == "waiting"))
+            await Signer.update({Signer.notified_at: utcnow(), Signer.status: "notified"}).where(
+                (Signer.id == signer.id) & (Signer.status == "waiting")
+            )
             await append_event(
                 env.id,
                 "signer.notified",

@@ -1,5 +1,4 @@
 from piccolo.columns import (
-    JSON,
     UUID,
     Bytea,
     ForeignKey,
@@ -23,7 +22,7 @@ class Envelope(Table, tablename="envelope"):
     title = Varchar(length=200)
     # draft -> sent -> completed (later: declined, voided, expired)
     status = Varchar(length=16, default="draft", index=True)
-    # The template data holds personal data (phones, ID numbers): sealed at rest.
+    # Template data holds personal data (phones, ID numbers): sealed at rest.
     data_sealed = Bytea()
     current_sha256 = Varchar(length=64, default="")
     callback_url = Varchar(length=500, null=True, default=None)
@@ -34,7 +33,7 @@ class Envelope(Table, tablename="envelope"):
 
 
 class DocumentRevision(Table, tablename="document_revision"):
-    """Every PDF revision of an envelope, in order: the rendered original, then one per signature."""
+    """Every PDF revision of an envelope in order: the rendered original, then one per signature."""
 
     id = UUID(primary_key=True)
     envelope = ForeignKey(references=Envelope, index=True)

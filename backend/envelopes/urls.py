@@ -6,7 +6,7 @@ API_ENVELOPE_PDF = "/api/v1/envelopes/{envelope_id:uuid}/pdf"
 API_TEMPLATES = "/api/v1/templates"
 
 SIGN_LINK = "/s/{token:str}"
-SIGN_PAGE_IMAGE = "/s/{token:str}/pages/{index:int}.webp"
+SIGN_PAGE_IMAGE = "/s/{token:str}/pages/{index:int}"
 SIGN_OTP_SEND = "/s/{token:str}/otp"
 SIGN_OTP_VERIFY = "/s/{token:str}/otp/verify"
 SIGN_PAD = "/s/{token:str}/sign"

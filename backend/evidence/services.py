@@ -53,9 +53,7 @@ async def append_event(
 
 async def events_for(envelope_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = (
-        await AuditEvent.select()
-        .where(AuditEvent.envelope == envelope_id)
-        .order_by(AuditEvent.seq)
+        await AuditEvent.select().where(AuditEvent.envelope == envelope_id).order_by(AuditEvent.seq)
     )
     for row in rows:
         if isinstance(row["data"], str):

@@ -46,8 +46,7 @@ async def send_intent_code(
     recent = (
         await OtpChallenge.select(OtpChallenge.sent_at)
         .where(
-            (OtpChallenge.signer == signer_id)
-            & (OtpChallenge.sent_at > now - timedelta(hours=1))
+            (OtpChallenge.signer == signer_id) & (OtpChallenge.sent_at > now - timedelta(hours=1))
         )
         .order_by(OtpChallenge.sent_at, ascending=False)
     )
@@ -96,7 +95,9 @@ async def verify_intent_code(signer_id: uuid.UUID, code: str, settings: Settings
     if utcnow() > challenge.expires_at:
         return CodeCheck(False, "验证码已过期，请重新获取。")
     if not (len(code) == 6 and code.isdigit()):
-        return CodeCheck(False, "请输入短信中的 6 位数字验证码。", tries_left=max_tries - challenge.attempts)
+        return CodeCheck(
+            False, "请输入短信中的 6 位数字验证码。", tries_left=max_tries - challenge.attempts
+        )
     still_open = (OtpChallenge.id == challenge.id) & (OtpChallenge.attempts < max_tries)
     if hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, code)):
         won = (

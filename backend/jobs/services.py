@@ -62,10 +62,7 @@ async def _claim(limit: int) -> list[dict[str, Any]]:
         await Job.select(Job.id)
         .where(
             (Job.run_at <= now)
-            & (
-                (Job.status == "pending")
-                | ((Job.status == "running") & (Job.locked_until < now))
-            )
+            & ((Job.status == "pending") | ((Job.status == "running") & (Job.locked_until < now)))
         )
         .order_by(Job.run_at)
         .limit(limit)
@@ -113,9 +110,9 @@ async def _run(job: dict[str, Any]) -> None:
             }
         ).where(Job.id == job["id"])
         return
-    await Job.update(
-        {Job.status: "done", Job.done_at: utcnow(), Job.locked_until: None}
-    ).where(Job.id == job["id"])
+    await Job.update({Job.status: "done", Job.done_at: utcnow(), Job.locked_until: None}).where(
+        Job.id == job["id"]
+    )
 
 
 async def run_pending(limit: int = 20) -> int:

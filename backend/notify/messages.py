@@ -7,7 +7,9 @@ from datetime import datetime, timedelta, timezone
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
-def signing_invitation(sign_name: str, sender: str, title: str, deadline: datetime, url: str) -> str:
+def signing_invitation(
+    sign_name: str, sender: str, title: str, deadline: datetime, url: str
+) -> str:
     due = deadline.astimezone(CHINA)
     return f"【{sign_name}】{sender}请您签署《{title}》，{due.month}月{due.day}日前有效：{url}"
 

@@ -9,7 +9,7 @@ class Organisation(Table, tablename="organisation"):
 
 
 class ApiKey(Table, tablename="api_key"):
-    """An organisation's API key; only its SHA-256 is stored, the prefix helps people tell keys apart."""
+    """An organisation's API key: only its SHA-256 is stored; the prefix tells keys apart."""
 
     id = UUID(primary_key=True)
     organisation = ForeignKey(references=Organisation)

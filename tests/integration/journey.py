@@ -14,7 +14,9 @@ BUYER_PHONE = "13800138000"
 DEALER_PHONE = "13900139000"
 
 
-def car_purchase_body(buyer_phone: str = BUYER_PHONE, dealer_phone: str = DEALER_PHONE) -> dict[str, Any]:
+def car_purchase_body(
+    buyer_phone: str = BUYER_PHONE, dealer_phone: str = DEALER_PHONE
+) -> dict[str, Any]:
     return {
         "template": "car-purchase",
         "data": {
@@ -26,7 +28,7 @@ def car_purchase_body(buyer_phone: str = BUYER_PHONE, dealer_phone: str = DEALER
             },
             "vehicle": {
                 "model": "比亚迪 汉 EV 2026款 冠军版",
-                "vin": "LGXCE6CD3R0123456",
+                "vin": "LGXCE6CD9R0123456",
                 "colour": "星际灰",
             },
             "price": 189800,
@@ -47,7 +49,9 @@ def handwriting_data_url(strokes: int = 6) -> str:
     draw = ImageDraw.Draw(im)
     for i in range(strokes):
         x = 60 + i * 80
-        draw.line([(x, 60), (x + 50, 120), (x + 10, 200), (x + 70, 210)], fill=(17, 17, 17, 255), width=9)
+        draw.line(
+            [(x, 60), (x + 50, 120), (x + 10, 200), (x + 70, 210)], fill=(17, 17, 17, 255), width=9
+        )
     buf = io.BytesIO()
     im.save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -67,7 +71,7 @@ async def read_all_pages(client: Any, link: str) -> None:
     count = page.text.count('data-testid="doc-page"')
     assert count >= 2
     for i in range(count):
-        img = await client.get(f"{link}/pages/{i}.webp")
+        img = await client.get(f"{link}/pages/{i}")
         assert img.status_code == 200
         assert img.headers["content-type"] == "image/webp"
 
@@ -77,9 +81,7 @@ async def confirm_code(client: Any, outbox: Any, link: str, phone: str) -> None:
     assert sent.status_code == 200, sent.text
     assert 'data-testid="otp-input"' in sent.text
     code = outbox.code_for(phone)
-    ok = await client.post(
-        f"{link}/otp/verify", data={"code": code}, follow_redirects=False
-    )
+    ok = await client.post(f"{link}/otp/verify", data={"code": code}, follow_redirects=False)
     assert ok.status_code == 303, ok.text
     assert ok.headers["location"] == f"{link}/sign"
 

@@ -38,9 +38,11 @@ async def new_envelope(client, auth, outbox) -> tuple[str, str, str, str]:
 
 
 async def link_of(envelope_id: str, role: str) -> str:
-    s = await Signer.objects().where(
-        (Signer.envelope == uuid.UUID(envelope_id)) & (Signer.role == role)
-    ).first()
+    s = (
+        await Signer.objects()
+        .where((Signer.envelope == uuid.UUID(envelope_id)) & (Signer.role == role))
+        .first()
+    )
     return f"/s/{signer_token(s.id, s.link_nonce)}"
 
 
@@ -80,10 +82,14 @@ async def test_wrong_codes_count_down_then_lock(client, auth, outbox):
     right = outbox.code_for(buyer)
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     for left in (4, 3, 2, 1):
-        answer = await client.post(f"{link}/otp/verify", data={"code": wrong}, headers={"HX-Request": "true"})
+        answer = await client.post(
+            f"{link}/otp/verify", data={"code": wrong}, headers={"HX-Request": "true"}
+        )
         assert answer.status_code == 200
         assert f"验证码错误，还可尝试 {left} 次" in answer.text
-    locked = await client.post(f"{link}/otp/verify", data={"code": wrong}, headers={"HX-Request": "true"})
+    locked = await client.post(
+        f"{link}/otp/verify", data={"code": wrong}, headers={"HX-Request": "true"}
+    )
     assert "错误次数过多" in locked.text
     # Even the right code no longer works: a new one must be requested.
     after = await client.post(f"{link}/otp/verify", data={"code": right}, follow_redirects=False)
@@ -117,7 +123,9 @@ async def test_signing_without_a_confirmed_code_is_refused(client, auth, outbox)
     assert pad.status_code in (302, 303) and pad.headers["location"] == link
     refused = await client.post(f"{link}/confirm")
     assert refused.status_code == 403 and "验证" in refused.text
-    handwriting = await client.post(f"{link}/signature", data={"signature_png": handwriting_data_url()})
+    handwriting = await client.post(
+        f"{link}/signature", data={"signature_png": handwriting_data_url()}
+    )
     assert handwriting.status_code == 403
 
 
@@ -125,7 +133,12 @@ async def test_empty_or_garbage_handwriting_is_refused_clearly(client, auth, out
     _, link, buyer, _ = await new_envelope(client, auth, outbox)
     await read_all_pages(client, link)
     await confirm_code(client, outbox, link, buyer)
-    for value in ["", "data:image/png;base64,!!!", "data:image/png;base64,aGVsbG8=", handwriting_data_url(0)]:
+    for value in [
+        "",
+        "data:image/png;base64,!!!",
+        "data:image/png;base64,aGVsbG8=",
+        handwriting_data_url(0),
+    ]:
         answer = await client.post(f"{link}/signature", data={"signature_png": value})
         assert answer.status_code == 400, value
         assert "签名" in answer.text and 'data-testid="signature-pad"' in answer.text
@@ -203,4 +216,7 @@ async def test_roles_must_match_the_template(client, auth):
 async def test_unknown_envelope_is_404_not_500(client, auth):
     answer = await client.get(f"/api/v1/envelopes/{uuid.uuid4()}", headers=auth)
     assert answer.status_code == 404
-    assert (await client.get("/api/v1/envelopes/not-a-uuid", headers=auth)).status_code in (400, 404)
+    assert (await client.get("/api/v1/envelopes/not-a-uuid", headers=auth)).status_code in (
+        400,
+        404,
+    )

@@ -1,4 +1,4 @@
-"""The whole car-purchase journey over HTTP: API -> SMS -> link -> code -> handwriting -> sign, twice."""
+"""The car-purchase journey over HTTP: API, SMS, link, code, handwriting, sign; twice."""
 
 from __future__ import annotations
 
@@ -40,12 +40,11 @@ async def test_car_purchase_signed_by_buyer_then_dealer(client, auth, outbox, pd
 
     # The dealer's turn has not come: the dealer's link would refuse; here the buyer signs.
     await sign_as(client, outbox, outbox.link_for(BUYER_PHONE), BUYER_PHONE)
+    # The dealer is notified only now, and signs.
+    await wait_for_sms(outbox, DEALER_PHONE)
     status = (await client.get(f"/api/v1/envelopes/{envelope['id']}", headers=auth)).json()
     assert status["status"] == "sent"
     assert [s["status"] for s in status["signers"]] == ["signed", "notified"]
-
-    # The dealer is notified only now, and signs.
-    await wait_for_sms(outbox, DEALER_PHONE)
     await sign_as(client, outbox, outbox.link_for(DEALER_PHONE), DEALER_PHONE)
     status = (await client.get(f"/api/v1/envelopes/{envelope['id']}", headers=auth)).json()
     assert status["status"] == "completed"

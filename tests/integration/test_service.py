@@ -35,7 +35,9 @@ async def test_templates_describe_their_fields(client, auth):
 
 
 def test_logs_never_carry_phone_or_id_numbers():
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "to 13800138000 id 11010519491231002X", (), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "to 13800138000 id 11010519491231002X", (), None
+    )
     record.fields = {"phone": "13912345678", "card": "6222021234567890123"}
     line = JsonFormatter().format(record)
     for secret in ("13800138000", "11010519491231002X", "13912345678", "6222021234567890123"):

@@ -30,6 +30,36 @@
     }
   }
 
+  /* ---------- layout ---------- */
+
+  // Room at the bottom for the fixed action bar, as tall as it really is (it may hold a
+  // whole form); CSS falls back to a one-button bar where this does not run.
+  var barObserver = null;
+
+  function measureBar(bar) {
+    var h = bar ? bar.getBoundingClientRect().height : 0;
+    if (h > 0) document.documentElement.style.setProperty('--sticky-h', Math.ceil(h) + 'px');
+  }
+
+  function markStickyActions() {
+    if (!document.body) return;
+    var bar = document.querySelector('.sticky-actions');
+    document.body.classList.toggle('has-sticky-actions', !!bar);
+    if (!bar) return;
+    measureBar(bar);
+    if (typeof window.ResizeObserver === 'function') {
+      if (barObserver) barObserver.disconnect();
+      barObserver = new ResizeObserver(function () { measureBar(bar); });
+      barObserver.observe(bar);
+    }
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', markStickyActions);
+  } else {
+    markStickyActions();
+  }
+  document.addEventListener('htmx:load', markStickyActions);
+
   /* ---------- toast ---------- */
 
   var toastTimer = null;

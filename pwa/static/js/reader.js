@@ -6,9 +6,11 @@
  *    The button is enabled once the last page image has loaded and been at least 60 % visible
  *    (or has filled most of the viewport / shown its bottom edge, for pages taller than the screen).
  * 2. Resend countdown: <button data-countdown="60" hx-post="...">获取验证码</button>
- *    After the click (or, for an htmx button, after its request succeeded) the button is
- *    disabled and shows "重新发送 (59s)" ... then "重新发送". The server enforces the interval;
- *    this only keeps people from tapping in vain. Survives htmx swaps and reloads in the tab.
+ *    After the click (or, for a button with its own hx-post, after its request succeeded) the
+ *    button is disabled and shows "重新发送 (59s)" ... then "重新发送". With
+ *    data-countdown-start the countdown runs from the moment the button is rendered (the server
+ *    just sent a code and puts the seconds left in data-countdown). The server enforces the
+ *    interval; this only keeps people from tapping in vain. Survives htmx swaps and reloads.
  * 3. Copy buttons: <button data-copy="text to copy"> or <button data-copy data-copy-target="#link">.
  */
 (function () {
@@ -43,8 +45,9 @@
 
   /* ---------- 1. read-to-the-end gate ---------- */
 
+  // Idempotent: also re-applied when htmx swaps in a fresh, disabled copy of the target.
   function enableTarget(container) {
-    if (container.__signlinkReadDone) return;
+    var first = !container.__signlinkReadDone;
     container.__signlinkReadDone = true;
     var button = $(container.getAttribute('data-enable-target'));
     if (!button) return;
@@ -53,6 +56,7 @@
     button.classList.remove('is-disabled');
     var label = button.getAttribute('data-label-ready');
     if (label) button.textContent = label;
+    if (!first) return;
     var evt;
     try {
       evt = new CustomEvent('signlink:read', { bubbles: true });
@@ -131,6 +135,9 @@
       else img.addEventListener('load', function () { markLoaded(img); });
     });
     scopeAll(root, '.doc-pages[data-enable-target]').forEach(initGate);
+    scopeAll(document, '.doc-pages[data-enable-target]').forEach(function (container) {
+      if (container.__signlinkReadDone) enableTarget(container);
+    });
   }
 
   /* ---------- 2. resend countdown ---------- */
@@ -198,6 +205,12 @@
     var s = storage();
     scopeAll(root, '[data-countdown]').forEach(function (button) {
       if (button.__signlinkTimer) return;
+      // rendered right after a send: the server says how many seconds are left
+      if (button.hasAttribute('data-countdown-start')) {
+        button.removeAttribute('data-countdown-start');
+        startCountdown(button);
+        return;
+      }
       var endsAt = s ? parseInt(s.getItem(countdownKey(button)), 10) : NaN;
       if (endsAt > Date.now()) runCountdown(button, endsAt);
     });
