@@ -38,6 +38,8 @@ lint: install
 
 test: system-packages seed lint
 	$(BIN)/python -m pytest -p no:cacheprovider
+	@echo "--- the database-backed tests again, on PostgreSQL ---"
+	bash scripts/with-postgres.sh $(BIN)/python -m pytest -p no:cacheprovider tests/integration
 
 bench: install
 	$(BIN)/python -m bench

@@ -53,7 +53,9 @@ class ContractTemplate:
     cross_check: CrossCheck = field(repr=False, compare=False)
     build_context: ContextBuilder = field(repr=False, compare=False)
 
-    def validate(self, data: Mapping[str, object], *, today: date | None = None) -> dict[str, object]:
+    def validate(
+        self, data: Mapping[str, object], *, today: date | None = None
+    ) -> dict[str, object]:
         """Cleaned data for a new contract, or :class:`TemplateDataError` listing every bad field.
 
         ``today`` (China time by default) is the earliest acceptable delivery date.
@@ -74,16 +76,13 @@ class ContractTemplate:
             "version": self.version,
             "title": self.title,
             "title_en": self.title_en,
-            "roles": [
-                {"key": r.key, "label": r.label, "label_en": r.label_en} for r in self.roles
-            ],
+            "roles": [{"key": r.key, "label": r.label, "label_en": r.label_en} for r in self.roles],
             "fields": self.describe_fields(),
         }
 
     def _clean(self, data: Mapping[str, object], options: CleanOptions) -> dict[str, object]:
         cleaned, errors = clean_fields(self.fields, data, options)
-        if not errors:
-            errors = self.cross_check(cleaned)
+        errors += self.cross_check(cleaned)
         if errors:
             raise TemplateDataError(errors)
         return cleaned
@@ -91,73 +90,55 @@ class ContractTemplate:
 
 # --- 汽车买卖合同 ---------------------------------------------------------------------
 
+
+def _text(
+    path: str,
+    label: str,
+    label_en: str,
+    example: str,
+    *,
+    required: bool,
+    max_length: int,
+    min_length: int = 1,
+    person_name: bool = False,
+) -> FieldSpec:
+    cleaner = text_cleaner(
+        label, label_en, min_length=min_length, max_length=max_length, person_name=person_name
+    )
+    return FieldSpec(path, "string", label, label_en, required, example, cleaner, max_length)
+
+
 _CAR_FIELDS = (
-    FieldSpec(
-        "buyer.name", "string", "买方姓名", "Buyer name", True, "张三",
-        text_cleaner("买方姓名", "Buyer name", min_length=2, max_length=30, person_name=True),
-        max_length=30,
-    ),
-    FieldSpec(
-        "buyer.id_number", "string", "买方身份证号", "Buyer ID number", False,
-        "110101199003071234", clean_id_number, max_length=18,
-    ),
-    FieldSpec(
-        "buyer.phone", "string", "买方手机号", "Buyer mobile number", True, "13800138000",
-        clean_mobile, max_length=11,
-    ),
-    FieldSpec(
-        "buyer.address", "string", "买方住址", "Buyer address", False,
-        "北京市东城区东长安街1号",
-        text_cleaner("买方住址", "Buyer address", max_length=80), max_length=80,
-    ),
-    FieldSpec(
-        "vehicle.model", "string", "品牌型号", "Make and model", True,
-        "比亚迪 汉 EV 2026款 冠军版",
-        text_cleaner("品牌型号", "Make and model", max_length=60), max_length=60,
-    ),
-    FieldSpec(
-        "vehicle.vin", "string", "车架号(VIN)", "VIN", True, "LC0C76C42R0123456",
-        clean_vin, max_length=17,
-    ),
-    FieldSpec(
-        "vehicle.colour", "string", "车身颜色", "Colour", True, "极地白",
-        text_cleaner("车身颜色", "Colour", max_length=20), max_length=20,
-    ),
-    FieldSpec(
-        "price", "number", "车辆总价款（元）", "Total price (yuan)", True, 189800,
-        amount_cleaner("车辆总价款", "Total price"),
-    ),
-    FieldSpec(
-        "deposit", "number", "定金（元）", "Deposit (yuan)", False, 5000,
-        amount_cleaner("定金", "Deposit", allow_zero=True),
-    ),
-    FieldSpec(
-        "delivery_date", "date", "交车日期", "Delivery date", True, "2026-12-31",
-        date_cleaner("交车日期", "Delivery date", not_in_past=True),
-    ),
-    FieldSpec(
-        "delivery_place", "string", "交车地点", "Delivery place", False,
-        "北京市朝阳区示例路88号 演示汽车4S店",
-        text_cleaner("交车地点", "Delivery place", max_length=80), max_length=80,
-    ),
-    FieldSpec(
-        "dealer.name", "string", "卖方名称", "Dealer name", True, "演示汽车销售服务有限公司",
-        text_cleaner("卖方名称", "Dealer name", min_length=2, max_length=50), max_length=50,
-    ),
-    FieldSpec(
-        "dealer.address", "string", "卖方地址", "Dealer address", False,
-        "北京市朝阳区示例路88号",
-        text_cleaner("卖方地址", "Dealer address", max_length=80), max_length=80,
-    ),
-    FieldSpec(
-        "dealer.credit_code", "string", "统一社会信用代码", "Unified social credit code", False,
-        "91350100M000100Y43", clean_credit_code, max_length=18,
-    ),
-    FieldSpec(
-        "dealer.phone", "string", "卖方联系电话", "Dealer phone", False, "010-12345678",
-        clean_contact_phone, max_length=24,
-    ),
-)
+    _text("buyer.name", "买方姓名", "Buyer name", "张三", required=True,
+          min_length=2, max_length=30, person_name=True),
+    FieldSpec("buyer.id_number", "string", "买方身份证号", "Buyer ID number", False,
+              "110101199003071233", clean_id_number, 18),
+    FieldSpec("buyer.phone", "string", "买方手机号", "Buyer mobile number", True,
+              "13800138000", clean_mobile, 11),
+    _text("buyer.address", "买方住址", "Buyer address", "北京市东城区东长安街1号",
+          required=False, max_length=60),
+    _text("vehicle.model", "品牌型号", "Make and model", "比亚迪 汉 EV 2026款 冠军版",
+          required=True, max_length=60),
+    FieldSpec("vehicle.vin", "string", "车架号(VIN)", "VIN", True,
+              "LC0C76C42R0123456", clean_vin, 17),
+    _text("vehicle.colour", "车身颜色", "Colour", "极地白", required=True, max_length=20),
+    FieldSpec("price", "number", "车辆总价款（元）", "Total price (yuan)", True,
+              189800, amount_cleaner("车辆总价款", "Total price")),
+    FieldSpec("deposit", "number", "定金（元）", "Deposit (yuan)", False,
+              5000, amount_cleaner("定金", "Deposit", allow_zero=True)),
+    FieldSpec("delivery_date", "date", "交车日期", "Delivery date", True,
+              "2026-12-31", date_cleaner("交车日期", "Delivery date", not_in_past=True)),
+    _text("delivery_place", "交车地点", "Delivery place", "北京市朝阳区示例路88号 演示汽车4S店",
+          required=False, max_length=60),
+    _text("dealer.name", "卖方名称", "Dealer name", "演示汽车销售服务有限公司",
+          required=True, min_length=2, max_length=40),
+    _text("dealer.address", "卖方地址", "Dealer address", "北京市朝阳区示例路88号",
+          required=False, max_length=60),
+    FieldSpec("dealer.credit_code", "string", "统一社会信用代码", "Unified social credit code",
+              False, "91350100M000100Y43", clean_credit_code, 18),
+    FieldSpec("dealer.phone", "string", "卖方联系电话", "Dealer phone", False,
+              "010-12345678", clean_contact_phone, 24),
+)  # fmt: skip
 
 
 def _car_cross_check(cleaned: Mapping[str, object]) -> list[FieldError]:

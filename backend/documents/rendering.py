@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -31,7 +32,7 @@ from backend.documents.validation import FieldError, Invalid, TemplateDataError,
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _PX_TO_PT = 72 / 96  # CSS px are 1/96 in, PDF points 1/72 in
-_FIELD_INSET_PT = 1.5  # keep the field inside the drawn border
+_FIELD_INSET_PT = 1  # keep the field inside the drawn border
 _DOCUMENT_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _PARTIES = ("甲方", "乙方", "丙方", "丁方", "戊方")
 
@@ -166,8 +167,10 @@ def _render_html(
                 "signer": signers.get(role.key),
             }
         )
-    return _jinja().get_template(template.html_template).render(
-        **context, template=template, document_number=document_number, roles=roles
+    return (
+        _jinja()
+        .get_template(template.html_template)
+        .render(**context, template=template, document_number=document_number, roles=roles)
     )
 
 
@@ -206,17 +209,18 @@ def _find_slots(layout: Any, template: ContractTemplate) -> Iterator[SignatureSl
             # padding box = inside the drawn border; CSS y grows down, PDF y grows up
             left, top = box.padding_box_x(), box.padding_box_y()
             right, bottom = left + box.padding_width(), top + box.padding_height()
-            inset = _FIELD_INSET_PT
+            # whole points, rounded inwards, so the field never touches the border
+            box = (
+                math.ceil(left * _PX_TO_PT + _FIELD_INSET_PT),
+                math.ceil((page_height_px - bottom) * _PX_TO_PT + _FIELD_INSET_PT),
+                math.floor(right * _PX_TO_PT - _FIELD_INSET_PT),
+                math.floor((page_height_px - top) * _PX_TO_PT - _FIELD_INSET_PT),
+            )
             yield SignatureSlot(
                 role=role.key,
                 field_name=f"sig_{role.key}",
                 page=page_index,
-                box=(
-                    round(left * _PX_TO_PT + inset, 2),
-                    round((page_height_px - bottom) * _PX_TO_PT + inset, 2),
-                    round(right * _PX_TO_PT - inset, 2),
-                    round((page_height_px - top) * _PX_TO_PT - inset, 2),
-                ),
+                box=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
             )
     missing = set(wanted) - found
     if missing:
@@ -228,7 +232,16 @@ def _add_signature_fields(pdf: bytes, slots: tuple[SignatureSlot, ...]) -> bytes
     for slot in slots:
         append_signature_field(
             writer,
-            SigFieldSpec(sig_field_name=slot.field_name, on_page=slot.page, box=slot.box),
+            SigFieldSpec(
+                sig_field_name=slot.field_name,
+                on_page=slot.page,
+                box=(
+                    round(slot.box[0]),
+                    round(slot.box[1]),
+                    round(slot.box[2]),
+                    round(slot.box[3]),
+                ),
+            ),
         )
     out = BytesIO()
     writer.write(out)

@@ -167,15 +167,30 @@ def clean_text(
             f"{label}应为{min_length}–{max_length}个字（当前{len(text)}个）",
             f"{label_en} must be {min_length}–{max_length} characters (got {len(text)})",
         )
+    printable = []
     for char in text:
-        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES or not can_print(char):
+        form = _printable_form(char)
+        if form is None:
             shown = f"U+{ord(char):04X}"
             raise Invalid(
                 f"{label}含有无法打印的字符（{shown}），请删除或替换后重试",
                 f"{label_en} contains a character that cannot be printed ({shown}); "
                 "remove or replace it",
             )
-    return text
+        printable.append(form)
+    return "".join(printable)
+
+
+def _printable_form(char: str) -> str | None:
+    """``char``, or its decomposition (ř → r + ˇ) when only the parts have glyphs."""
+    if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+        return None
+    if can_print(char):
+        return char
+    parts = unicodedata.normalize("NFD", char)
+    if parts != char and all(can_print(part) for part in parts):
+        return parts
+    return None
 
 
 def text_cleaner(

@@ -21,7 +21,8 @@ async def migrated() -> None:
 
     if not is_sqlite():
         # A throwaway PostgreSQL database: start from an empty schema.
-        await engine().run_ddl("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await engine().run_ddl("DROP SCHEMA public CASCADE")
+        await engine().run_ddl("CREATE SCHEMA public")
     result = await run_forwards(app_name="all")
     assert result.success, result.message
 
