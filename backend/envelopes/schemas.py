@@ -13,6 +13,8 @@ class SignerIn(msgspec.Struct, forbid_unknown_fields=False):
     name: str
     phone: str
     order: int | None = None
+    identity: str = "none"
+    intent: str = "sms"
 
 
 class CreateEnvelope(msgspec.Struct):
@@ -29,6 +31,9 @@ class SignerOut(msgspec.Struct):
     name: str
     phone: str
     order: int
+    identity: str
+    identity_verified: bool
+    intent: str
     status: str
     notified_at: datetime | None
     viewed_at: datetime | None

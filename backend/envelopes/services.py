@@ -33,6 +33,8 @@ from backend.orgs.tables import Organisation
 logger = logging.getLogger("signlink.envelopes")
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
+IDENTITY_LEVELS = ("none", "phone3", "bank4", "face")
+INTENT_METHODS = ("sms", "face")
 PAGE_WIDTH = 1080
 MAX_HANDWRITING_BYTES = 1_000_000
 LINK_PURPOSE = "signlink/link/v1"
@@ -92,6 +94,22 @@ def _check_signers(
                     f"{path}.phone",
                     "手机号格式不正确，请填写 11 位中国大陆手机号，如 13800138000。",
                     "Invalid phone: use an 11-digit mainland China mobile, e.g. 13800138000.",
+                )
+            )
+        if s.identity not in IDENTITY_LEVELS:
+            problems.append(
+                FieldProblem(
+                    f"{path}.identity",
+                    f"实名认证方式应为：{'、'.join(IDENTITY_LEVELS)}。",
+                    f"identity must be one of: {', '.join(IDENTITY_LEVELS)}.",
+                )
+            )
+        if s.intent not in INTENT_METHODS:
+            problems.append(
+                FieldProblem(
+                    f"{path}.intent",
+                    f"意愿确认方式应为：{'、'.join(INTENT_METHODS)}。",
+                    f"intent must be one of: {', '.join(INTENT_METHODS)}.",
                 )
             )
         if s.order is not None and not 1 <= s.order <= 50:
@@ -221,6 +239,8 @@ async def create_envelope(
                     phone_sealed=seal(phone),
                     phone_masked=mask_phone(phone),
                     routing_order=order,
+                    identity_level=s.identity,
+                    intent_method=s.intent,
                     field_name=slots[role.key].field_name,
                     status="waiting",
                     link_nonce=nonce,
@@ -292,6 +312,9 @@ async def envelope_out(envelope_id: uuid.UUID, organisation_id: uuid.UUID) -> sc
                 name=s.name,
                 phone=s.phone_masked,
                 order=s.routing_order,
+                identity=s.identity_level,
+                identity_verified=s.identity_verified_at is not None,
+                intent=s.intent_method,
                 status=s.status,
                 notified_at=s.notified_at,
                 viewed_at=s.viewed_at,
@@ -364,6 +387,11 @@ class SignerContext:
             return False
         pending = [s.routing_order for s in self.signers if s.status != "signed"]
         return bool(pending) and self.signer.routing_order == min(pending)
+
+    @property
+    def needs_identity(self) -> bool:
+        """The role requires a verified identity this signer has not proven yet."""
+        return self.signer.identity_level != "none" and self.signer.identity_verified_at is None
 
     @property
     def expired(self) -> bool:
@@ -490,6 +518,46 @@ def _require_turn(ctx: SignerContext) -> None:
         )
 
 
+def _require_identity(ctx: SignerContext) -> None:
+    if ctx.needs_identity:
+        raise AppError(
+            "identity_required",
+            "该合同要求先完成实名认证，请先完成认证再签署。",
+            "This document requires identity verification before signing.",
+            403,
+        )
+
+
+async def record_identity(
+    ctx: SignerContext,
+    *,
+    method: str,
+    provider: str,
+    request_id: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Mark the signer's identity as verified (called by the identity step on success)."""
+    now = utcnow()
+    async with transaction():
+        await Signer.update(
+            {Signer.identity_verified_at: now, Signer.identity_method: method}
+        ).where(Signer.id == ctx.signer.id)
+        await append_event(
+            ctx.envelope.id,
+            "signer.verified",
+            actor=ctx.signer.role,
+            data={
+                "signer": str(ctx.signer.id),
+                "method": method,
+                "provider": provider,
+                "provider_request_id": request_id,
+                **(detail or {}),
+            },
+        )
+    ctx.signer.identity_verified_at = now
+    ctx.signer.identity_method = method
+
+
 def _require_read(ctx: SignerContext) -> None:
     if ctx.signer.read_at is None:
         raise AppError(
@@ -503,6 +571,7 @@ def _require_read(ctx: SignerContext) -> None:
 async def send_intent_code(ctx: SignerContext, settings: Settings, sms: SmsProvider) -> int:
     """Send the SMS code; returns seconds until another may be sent."""
     _require_turn(ctx)
+    _require_identity(ctx)
     _require_read(ctx)
     result = await identity.send_intent_code(
         ctx.signer.id, unseal(ctx.signer.phone_sealed), settings, sms
@@ -562,6 +631,7 @@ def has_intent_session(ctx: SignerContext, session: str | None, settings: Settin
 
 def _require_session(ctx: SignerContext, session: str | None, settings: Settings) -> None:
     _require_turn(ctx)
+    _require_identity(ctx)
     if not has_intent_session(ctx, session, settings):
         raise AppError(
             "intent_required",

@@ -55,6 +55,12 @@ class Signer(Table, tablename="signer"):
     phone_masked = Varchar(length=16)
     routing_order = Integer()
     field_name = Varchar(length=64)
+    # What this signer must prove before signing: none | phone3 | bank4 | face
+    identity_level = Varchar(length=16, default="none")
+    # How the signer confirms intent at signing time: sms | face
+    intent_method = Varchar(length=16, default="sms")
+    identity_verified_at = Timestamptz(null=True, default=None)
+    identity_method = Varchar(length=16, null=True, default=None)
     # waiting -> notified -> viewed -> signed
     status = Varchar(length=16, default="waiting")
     link_nonce = Varchar(length=32)

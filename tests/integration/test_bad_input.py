@@ -220,3 +220,29 @@ async def test_unknown_envelope_is_404_not_500(client, auth):
         400,
         404,
     )
+
+
+async def test_a_role_that_requires_identity_cannot_skip_it(client, auth, outbox):
+    buyer, dealer = phones()
+    body = car_purchase_body(buyer, dealer)
+    body["signers"][0]["identity"] = "phone3"
+    created = await client.post("/api/v1/envelopes", json=body, headers=auth)
+    assert created.status_code == 201, created.text
+    assert created.json()["signers"][0]["identity"] == "phone3"
+    assert created.json()["signers"][0]["identity_verified"] is False
+    await wait_for_sms(outbox, buyer)
+    link = outbox.link_for(buyer)
+    page = await client.get(link)
+    assert 'data-testid="identity-start"' in page.text
+    assert 'data-testid="otp-send"' not in page.text
+    await read_all_pages(client, link)
+    refused = await client.post(f"{link}/otp")
+    assert refused.status_code == 403 and "实名认证" in refused.text
+
+
+async def test_unknown_identity_level_is_400(client, auth):
+    body = car_purchase_body()
+    body["signers"][0]["identity"] = "telepathy"
+    answer = await client.post("/api/v1/envelopes", json=body, headers=auth)
+    assert answer.status_code == 400
+    assert "signers[0].identity" in {f["path"] for f in answer.json()["error"]["fields"]}
