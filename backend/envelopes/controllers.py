@@ -85,6 +85,30 @@ def _go(request: Request[Any, Any, Any], url: str) -> Response[Any]:
     return Redirect(path=url, status_code=303)
 
 
+def go_to_signing(
+    request: Request[Any, Any, Any], token: str, session: str, settings: Settings
+) -> Response[Any]:
+    """After a confirmed intent (SMS code or face): carry the session to the pad page."""
+    response = _go(request, urls.link(token, "/sign"))
+    response.set_cookie(
+        Cookie(
+            key=SESSION_COOKIE,
+            value=session,
+            path=urls.link(token),
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
+            max_age=settings.intent_ttl_seconds,
+        )
+    )
+    return response
+
+
+async def signer_context(token: str) -> SignerContext:
+    """The signer behind a link, or the Chinese 'link invalid' page."""
+    return await _context(token)
+
+
 async def _context(token: str) -> SignerContext:
     ctx = await services.resolve_link(token)
     if ctx is None:
@@ -162,19 +186,7 @@ class SignerPages(Controller):
                 ),
                 status_code=200 if _is_htmx(request) else 400,
             )
-        response = _go(request, urls.link(token, "/sign"))
-        response.set_cookie(
-            Cookie(
-                key=SESSION_COOKIE,
-                value=session,
-                path=urls.link(token),
-                httponly=True,
-                samesite="lax",
-                secure=settings.secure_cookies,
-                max_age=settings.intent_ttl_seconds,
-            )
-        )
-        return response
+        return go_to_signing(request, token, session, settings)
 
     @get(urls.SIGN_PAD)
     async def pad(

@@ -602,6 +602,21 @@ async def confirm_intent_code(
     check = await identity.verify_intent_code(ctx.signer.id, code, settings)
     if not check.ok:
         return None, check
+    session = await open_intent_session(
+        ctx, method="sms-otp", detail={"to": ctx.signer.phone_masked}
+    )
+    return session, check
+
+
+async def open_intent_session(
+    ctx: SignerContext, *, method: str, detail: dict[str, Any] | None = None
+) -> str:
+    """The signer confirmed intent (SMS code, face): returns the token for the signing step.
+
+    The caller sets it as the SESSION_COOKIE; signing must happen within intent_ttl_seconds.
+    """
+    _require_turn(ctx)
+    _require_identity(ctx)
     session = secrets.token_urlsafe(32)
     async with transaction():
         await Signer.update(
@@ -613,12 +628,12 @@ async def confirm_intent_code(
             actor=ctx.signer.role,
             data={
                 "signer": str(ctx.signer.id),
-                "method": "sms-otp",
-                "to": ctx.signer.phone_masked,
+                "method": method,
                 "document_sha256": ctx.envelope.current_sha256,
+                **(detail or {}),
             },
         )
-    return session, check
+    return session
 
 
 def has_intent_session(ctx: SignerContext, session: str | None, settings: Settings) -> bool:
