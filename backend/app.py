@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
@@ -194,6 +194,19 @@ async def root_pem(request: Request[Any, Any, Any]) -> bytes:
     return ca.root_pem()
 
 
+@post(
+    "/pki/tsa",
+    summary="RFC 3161 time-stamping service",
+    request_max_body_size=64 * 1024,
+    status_code=200,
+)
+async def time_stamp(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """A timestamp query (application/timestamp-query) in, a reply out; errors are replies."""
+    ca: signing.CertificateAuthority = request.app.state.ca
+    reply = await asyncio.to_thread(ca.tsa.respond, await request.body())
+    return Response(content=reply, media_type="application/timestamp-reply")
+
+
 @get("/", include_in_schema=False)
 async def home() -> Template:
     return Template("pages/home.html")
@@ -240,6 +253,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             healthz,
             root_pem,
+            time_stamp,
             home,
             EnvelopeApi,
             SignerPages,

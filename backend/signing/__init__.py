@@ -1,4 +1,4 @@
-"""The signing core: SignLink's CA, PAdES signing of a signer's intent, and validation.
+"""The signing core: SignLink's CA and TSA, PAdES B-T signing of a signer's intent, validation.
 
 A plain library (no web or ORM imports), so it can run in a worker process or another
 service unchanged. Blocking functions have ``async_`` twins that run in a worker thread.
@@ -15,7 +15,19 @@ from backend.signing.errors import (
     SigningError,
 )
 from backend.signing.intent import SigningIntent
-from backend.signing.pades import SignedRevision, async_sign_intent, sign_intent
+from backend.signing.pades import (
+    SignedRevision,
+    TimeStamperChoice,
+    async_sign_intent,
+    sign_intent,
+)
+from backend.signing.tsa import (
+    TIMESTAMP_QUERY_CONTENT_TYPE,
+    TIMESTAMP_REPLY_CONTENT_TYPE,
+    TSA_POLICY_OID,
+    LocalTimeStamper,
+    TimeStampAuthority,
+)
 from backend.signing.validation import (
     SignatureReport,
     ValidationReport,
@@ -24,6 +36,9 @@ from backend.signing.validation import (
 )
 
 __all__ = [
+    "TIMESTAMP_QUERY_CONTENT_TYPE",
+    "TIMESTAMP_REPLY_CONTENT_TYPE",
+    "TSA_POLICY_OID",
     "CertificateAuthority",
     "EventCertificate",
     "FieldAlreadySigned",
@@ -31,11 +46,14 @@ __all__ = [
     "IntentMismatch",
     "InvalidHandwriting",
     "InvalidPdf",
+    "LocalTimeStamper",
     "MasterKeyError",
     "SignatureReport",
     "SignedRevision",
     "SigningError",
     "SigningIntent",
+    "TimeStampAuthority",
+    "TimeStamperChoice",
     "ValidationReport",
     "async_sign_intent",
     "async_validate_pdf",

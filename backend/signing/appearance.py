@@ -93,9 +93,10 @@ def signature_stamp_style(handwriting: Image.Image, box_height: float) -> TextSt
         ),
         background=PdfImage(handwriting),
         background_opacity=1.0,
+        # Sits right on top of the caption, like a signature on a line.
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID,
-            y_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MIN,
             margins=layout.Margins(
                 left=_PADDING, right=_PADDING, top=_PADDING, bottom=caption_band
             ),

@@ -1,12 +1,15 @@
-"""The project's own certificate authority: a root, an issuing CA, and one-use signer certificates.
+"""The project's own certificate authority: a root, an issuing CA, a time-stamping authority
+and one-use signer certificates.
 
 Layout of the CA directory (private keys are PKCS#8, encrypted with the master key, mode 0600)::
 
-    root.pem  root.key.pem  issuing.pem  issuing.key.pem
+    root.pem  root.key.pem  issuing.pem  issuing.key.pem  tsa.pem  tsa.key.pem
 
 Creation is first-writer-wins: each file is written to a private temporary name and then
 hard-linked into place, which fails if another process got there first. The process that
-loses the race for ``root.key.pem`` throws its material away and loads the winner's.
+loses the race for ``root.key.pem`` throws its material away and loads the winner's. The TSA
+pair is created the same way, after the issuing CA is on disk (``tsa.key.pem`` is the claim,
+``tsa.pem`` marks completion), so directories made before the TSA existed get one on load.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from backend.signing.errors import MasterKeyError, SigningError
 from backend.signing.intent import SigningIntent
+from backend.signing.tsa import TimeStampAuthority
 
 __all__ = ["CertificateAuthority", "EventCertificate", "serial_hex"]
 
@@ -32,12 +36,16 @@ ROOT_CERT = "root.pem"
 ROOT_KEY = "root.key.pem"
 ISSUING_CERT = "issuing.pem"
 ISSUING_KEY = "issuing.key.pem"
+TSA_CERT = "tsa.pem"
+TSA_KEY = "tsa.key.pem"
 # Written in this order; the first file is the claim, the last one marks completion.
 _CREATION_ORDER = (ROOT_KEY, ROOT_CERT, ISSUING_KEY, ISSUING_CERT)
+_TSA_CREATION_ORDER = (TSA_KEY, TSA_CERT)
 
 ROOT_LIFETIME = timedelta(days=365 * 20 + 5)
 ISSUING_LIFETIME = timedelta(days=365 * 10 + 2)
 EVENT_LIFETIME = timedelta(days=1)
+TSA_LIFETIME = timedelta(days=365 * 5 + 1)
 # Tolerates clocks of validators that run slightly behind ours.
 CLOCK_SKEW = timedelta(minutes=5)
 _WAIT_FOR_PEER_SECONDS = 30.0
@@ -75,9 +83,12 @@ class _Authority:
 class CertificateAuthority:
     """Root and issuing CA loaded from (or created in) a directory."""
 
-    def __init__(self, root: _Authority, issuing: _Authority) -> None:
+    def __init__(self, root: _Authority, issuing: _Authority, tsa: _Authority) -> None:
         self._root = root
         self._issuing = issuing
+        self._tsa = TimeStampAuthority(
+            tsa.certificate, tsa.private_key, chain=(issuing.certificate, root.certificate)
+        )
 
     @property
     def root_certificate(self) -> x509.Certificate:
@@ -87,6 +98,11 @@ class CertificateAuthority:
     def issuing_certificate(self) -> x509.Certificate:
         return self._issuing.certificate
 
+    @property
+    def tsa(self) -> TimeStampAuthority:
+        """The RFC 3161 time-stamping authority whose certificate this CA issued."""
+        return self._tsa
+
     def root_pem(self) -> bytes:
         return self._root.certificate.public_bytes(serialization.Encoding.PEM)
 
@@ -94,8 +110,9 @@ class CertificateAuthority:
     def load_or_create(
         cls, directory: Path, master_key: bytes, *, organisation: str = "SignLink"
     ) -> CertificateAuthority:
-        """Load the CA from ``directory``, creating a new root and issuing CA on first use.
+        """Load the CA from ``directory``, creating a new root, issuing CA and TSA on first use.
 
+        A directory that holds a CA but no TSA yet gets a TSA certificate from its issuing CA.
         Raises :class:`MasterKeyError` if the stored keys do not open with ``master_key``.
         """
         if not master_key:
@@ -103,10 +120,12 @@ class CertificateAuthority:
         directory.mkdir(parents=True, exist_ok=True)
         if not (directory / ISSUING_CERT).exists():
             _create(directory, master_key, organisation)
-        return cls(
-            root=_load_authority(directory, ROOT_CERT, ROOT_KEY, master_key),
-            issuing=_load_authority(directory, ISSUING_CERT, ISSUING_KEY, master_key),
-        )
+        root = _load_authority(directory, ROOT_CERT, ROOT_KEY, master_key)
+        issuing = _load_authority(directory, ISSUING_CERT, ISSUING_KEY, master_key)
+        if not (directory / TSA_CERT).exists():
+            _create_tsa(directory, master_key, issuing)
+        tsa = _load_authority(directory, TSA_CERT, TSA_KEY, master_key)
+        return cls(root=root, issuing=issuing, tsa=tsa)
 
     def issue_event_certificate(self, intent: SigningIntent) -> EventCertificate:
         """Issue a fresh P-256 key and a one-day certificate naming the signer."""
@@ -216,24 +235,65 @@ def _new_authorities(organisation: str) -> tuple[_Authority, _Authority]:
     return _Authority(root_cert, root_key), _Authority(issuing_cert, issuing_key)
 
 
+def _new_tsa(issuing: _Authority) -> _Authority:
+    """A time-stamping unit certificate as RFC 3161 § 2.3 and ETSI EN 319 422 ask for."""
+    now = datetime.now(UTC)
+    issuer = issuing.certificate
+    organisations = issuer.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    organisation = str(organisations[0].value) if organisations else "SignLink"
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        _builder(
+            _ca_name(organisation, f"{organisation} Time-Stamping Authority"),
+            issuer.subject,
+            key.public_key(),
+            now - CLOCK_SKEW,
+            min(now + TSA_LIFETIME, issuer.not_valid_after_utc),
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
+        # RFC 3161 § 2.3: exactly this one purpose, and the extension MUST be critical.
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(_aki(issuer), critical=False)
+        .sign(issuing.private_key, hashes.SHA256())
+    )
+    return _Authority(certificate, key)
+
+
+def _pem_files(
+    names: tuple[str, str], authority: _Authority, master_key: bytes
+) -> dict[str, bytes]:
+    """``{key file: encrypted PKCS#8 PEM, certificate file: PEM}``."""
+    key_name, cert_name = names
+    key_pem = authority.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(master_key),
+    )
+    return {
+        key_name: key_pem,
+        cert_name: authority.certificate.public_bytes(serialization.Encoding.PEM),
+    }
+
+
 def _create(directory: Path, master_key: bytes, organisation: str) -> None:
     root, issuing = _new_authorities(organisation)
-    encryption = serialization.BestAvailableEncryption(master_key)
+    contents = _pem_files((ROOT_KEY, ROOT_CERT), root, master_key) | _pem_files(
+        (ISSUING_KEY, ISSUING_CERT), issuing, master_key
+    )
+    _publish_all(directory, _CREATION_ORDER, contents)
 
-    def key_pem(authority: _Authority) -> bytes:
-        return authority.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-        )
 
-    contents = {
-        ROOT_KEY: key_pem(root),
-        ROOT_CERT: root.certificate.public_bytes(serialization.Encoding.PEM),
-        ISSUING_KEY: key_pem(issuing),
-        ISSUING_CERT: issuing.certificate.public_bytes(serialization.Encoding.PEM),
-    }
-    for name in _CREATION_ORDER:
+def _create_tsa(directory: Path, master_key: bytes, issuing: _Authority) -> None:
+    contents = _pem_files((TSA_KEY, TSA_CERT), _new_tsa(issuing), master_key)
+    _publish_all(directory, _TSA_CREATION_ORDER, contents)
+
+
+def _publish_all(directory: Path, order: tuple[str, ...], contents: dict[str, bytes]) -> None:
+    """Publish ``contents`` in ``order``; on losing the race, wait for the winner's last file."""
+    for name in order:
         if not _publish(directory / name, contents[name]):
-            _wait_for_peer(directory)
+            _wait_for_peer(directory / order[-1])
             return
 
 
@@ -254,13 +314,14 @@ def _publish(target: Path, data: bytes) -> bool:
     return True
 
 
-def _wait_for_peer(directory: Path) -> None:
+def _wait_for_peer(completion_marker: Path) -> None:
     deadline = time.monotonic() + _WAIT_FOR_PEER_SECONDS
-    while not (directory / ISSUING_CERT).exists():
+    while not completion_marker.exists():
         if time.monotonic() > deadline:
             raise SigningError(
-                f"CA directory {directory} is incomplete: another process started creating "
-                f"the CA and did not finish; inspect the directory and remove partial files"
+                f"CA directory {completion_marker.parent} is incomplete: another process "
+                f"started creating it and did not write {completion_marker.name}; inspect "
+                f"the directory and remove partial files"
             )
         time.sleep(0.05)
 

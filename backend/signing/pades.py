@@ -1,4 +1,10 @@
-"""Apply one signer's PAdES signature to an existing, empty signature field."""
+"""Apply one signer's PAdES signature to an existing, empty signature field.
+
+Signatures are PAdES B-T: the CMS signature carries an RFC 3161 signature timestamp token,
+by default from the CA's own time-stamping authority (asked in-process). The timestamp
+proves when the signature existed, so it stays verifiable long after the signer's one-day
+event certificate has expired.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import asyncio
 import hashlib
 import io
 from dataclasses import dataclass
+from typing import Literal, TypeAlias
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -33,7 +40,12 @@ from backend.signing.errors import (
 )
 from backend.signing.intent import SigningIntent
 
-__all__ = ["SignedRevision", "async_sign_intent", "sign_intent"]
+__all__ = ["SignedRevision", "TimeStamperChoice", "async_sign_intent", "sign_intent"]
+
+TimeStamperChoice: TypeAlias = TimeStamper | Literal[False] | None
+"""``None``: the CA's own TSA (the default); a :class:`TimeStamper`, e.g. pyHanko's
+``HTTPTimeStamper(url)`` for an external TSA; ``False``: no timestamp at all (PAdES B-B,
+which stops validating once the event certificate expires; for tests and tooling only)."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +63,17 @@ def sign_intent(
     intent: SigningIntent,
     ca: CertificateAuthority,
     *,
-    timestamper: TimeStamper | None = None,
+    timestamper: TimeStamperChoice = None,
 ) -> SignedRevision:
     """Sign ``intent.field_name`` of ``pdf`` for the signer named in ``intent``.
 
     Blocking (crypto, font subsetting); from async code use :func:`async_sign_intent`.
     Earlier signatures stay intact: the signature is an approval signature added as an
     incremental update, so later signers can still fill their own fields.
+
+    ``timestamper`` picks the signature timestamp (see :data:`TimeStamperChoice`): by
+    default ``ca.tsa`` stamps it in-process; pass an ``HTTPTimeStamper`` to use an external
+    TSA (whose root validators must then trust), or ``False`` to sign without a timestamp.
     """
     if hashlib.sha256(pdf).hexdigest() != intent.document_sha256.strip().lower():
         raise IntentMismatch(
@@ -80,7 +96,7 @@ def sign_intent(
             certify=False,
         ),
         signer=_pyhanko_signer(event),
-        timestamper=timestamper,
+        timestamper=_resolve_timestamper(timestamper, ca),
         stamp_style=signature_stamp_style(handwriting, box_height),
     )
     output = io.BytesIO()
@@ -109,10 +125,18 @@ async def async_sign_intent(
     intent: SigningIntent,
     ca: CertificateAuthority,
     *,
-    timestamper: TimeStamper | None = None,
+    timestamper: TimeStamperChoice = None,
 ) -> SignedRevision:
     """:func:`sign_intent` in a worker thread, so the event loop keeps serving requests."""
     return await asyncio.to_thread(sign_intent, pdf, intent, ca, timestamper=timestamper)
+
+
+def _resolve_timestamper(choice: TimeStamperChoice, ca: CertificateAuthority) -> TimeStamper | None:
+    if choice is None:
+        return ca.tsa.timestamper()
+    if choice is False:
+        return None
+    return choice
 
 
 def _open(pdf: bytes) -> IncrementalPdfFileWriter:

@@ -43,3 +43,36 @@ def test_logs_never_carry_phone_or_id_numbers():
     for secret in ("13800138000", "11010519491231002X", "13912345678", "6222021234567890123"):
         assert secret not in line
     assert "138****8000" in mask_personal_data("13800138000")
+
+
+async def test_time_stamping_service_answers_rfc3161(client):
+    import hashlib
+    import os
+
+    from asn1crypto import algos, tsp
+
+    req = tsp.TimeStampReq(
+        {
+            "version": 1,
+            "message_imprint": {
+                "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
+                "hashed_message": hashlib.sha256(b"contract").digest(),
+            },
+            "nonce": int.from_bytes(os.urandom(8), "big"),
+            "cert_req": True,
+        }
+    )
+    answer = await client.post(
+        "/pki/tsa",
+        content=req.dump(),
+        headers={"Content-Type": "application/timestamp-query"},
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/timestamp-reply")
+    reply = tsp.TimeStampResp.load(answer.content)
+    assert reply["status"]["status"].native == "granted"
+    info = reply["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
+    assert info["nonce"].native == req["nonce"].native
+    garbage = await client.post("/pki/tsa", content=b"not der")
+    assert garbage.status_code == 200
+    assert garbage.content[:1] == b"\x30"

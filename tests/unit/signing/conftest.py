@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ DEALER_BOX = (320, 100, 520, 170)
 PAGE_TEXT = "SignLink test contract page {n}"
 
 MakeIntent = Callable[..., SigningIntent]
+PdfSig = Callable[[bytes], list[str]]
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +42,29 @@ def master_key() -> bytes:
 @pytest.fixture(scope="session")
 def ca(ca_dir: Path) -> CertificateAuthority:
     return CertificateAuthority.load_or_create(ca_dir, MASTER_KEY, organisation="SignLink Test")
+
+
+@pytest.fixture
+def pdfsig(tmp_path: Path) -> PdfSig:
+    """poppler's verdict per signature, in file order (cryptographic check, not trust)."""
+    executable = shutil.which("pdfsig")
+    if executable is None:
+        pytest.fail("pdfsig not found: install poppler-utils (apt-get install -y poppler-utils)")
+
+    def verdicts(pdf: bytes) -> list[str]:
+        path = tmp_path / "document.pdf"
+        path.write_bytes(pdf)
+        result = subprocess.run(
+            [executable, "-nocert", str(path)], capture_output=True, text=True, check=True
+        )
+        prefix = "- Signature Validation:"
+        return [
+            line.strip().removeprefix(prefix).strip()
+            for line in result.stdout.splitlines()
+            if line.strip().startswith(prefix)
+        ]
+
+    return verdicts
 
 
 @pytest.fixture(scope="session")

@@ -10,17 +10,19 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from backend.signing import CertificateAuthority, MasterKeyError, SigningIntent
 
 MakeIntent = Callable[..., SigningIntent]
 
-CA_FILES = ("root.pem", "root.key.pem", "issuing.pem", "issuing.key.pem")
+CA_FILES = ("root.pem", "root.key.pem", "issuing.pem", "issuing.key.pem", "tsa.pem", "tsa.key.pem")
+KEY_FILES = ("root.key.pem", "issuing.key.pem", "tsa.key.pem")
 
 
-def _root_pem_of(directory: str, master_key: bytes) -> bytes:
-    return CertificateAuthority.load_or_create(Path(directory), master_key).root_pem()
+def _root_and_tsa_pem_of(directory: str, master_key: bytes) -> tuple[bytes, bytes]:
+    ca = CertificateAuthority.load_or_create(Path(directory), master_key)
+    return ca.root_pem(), ca.tsa.certificate_pem()
 
 
 def test_creates_files_once_and_reloads_the_same_root(tmp_path: Path, master_key: bytes) -> None:
@@ -29,8 +31,9 @@ def test_creates_files_once_and_reloads_the_same_root(tmp_path: Path, master_key
 
     assert second.root_certificate == first.root_certificate
     assert second.issuing_certificate == first.issuing_certificate
+    assert second.tsa.certificate == first.tsa.certificate
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(CA_FILES)
-    for name in ("root.key.pem", "issuing.key.pem"):
+    for name in KEY_FILES:
         path = tmp_path / name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
@@ -46,11 +49,49 @@ def test_wrong_master_key_is_refused(tmp_path: Path, master_key: bytes) -> None:
 
 def test_processes_racing_to_create_end_up_with_one_ca(tmp_path: Path, master_key: bytes) -> None:
     with ProcessPoolExecutor(6, mp_context=multiprocessing.get_context("fork")) as pool:
-        roots = list(pool.map(_root_pem_of, [str(tmp_path)] * 6, [master_key] * 6))
+        results = list(pool.map(_root_and_tsa_pem_of, [str(tmp_path)] * 6, [master_key] * 6))
 
-    assert len(set(roots)) == 1
-    assert roots[0] == (tmp_path / "root.pem").read_bytes()
+    assert len(set(results)) == 1
+    assert results[0] == ((tmp_path / "root.pem").read_bytes(), (tmp_path / "tsa.pem").read_bytes())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(CA_FILES)
+
+
+def test_a_ca_made_before_the_tsa_existed_gets_one(tmp_path: Path, master_key: bytes) -> None:
+    first = CertificateAuthority.load_or_create(tmp_path, master_key)
+    (tmp_path / "tsa.pem").unlink()
+    (tmp_path / "tsa.key.pem").unlink()
+
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("fork")) as pool:
+        results = list(pool.map(_root_and_tsa_pem_of, [str(tmp_path)] * 4, [master_key] * 4))
+
+    assert {root for root, _ in results} == {first.root_pem()}
+    assert len({tsa for _, tsa in results}) == 1
+    reloaded = CertificateAuthority.load_or_create(tmp_path, master_key)
+    assert reloaded.issuing_certificate == first.issuing_certificate
+    assert reloaded.tsa.certificate != first.tsa.certificate
+    reloaded.tsa.certificate.verify_directly_issued_by(first.issuing_certificate)
+
+
+def test_tsa_certificate(ca: CertificateAuthority) -> None:
+    cert = ca.tsa.certificate
+
+    cert.verify_directly_issued_by(ca.issuing_certificate)
+    assert ca.tsa.chain == (ca.issuing_certificate, ca.root_certificate)
+    assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
+    assert isinstance(cert.public_key().curve, ec.SECP256R1)  # type: ignore[union-attr]
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert eku.critical  # RFC 3161 § 2.3
+    assert list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical
+    assert usage.value.digital_signature and usage.value.content_commitment
+    assert not usage.value.key_cert_sign
+    assert not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
+    assert timedelta(days=365 * 5) <= lifetime <= timedelta(days=365 * 5 + 2)
+    assert "Time-Stamping Authority" in str(
+        cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    )
 
 
 def test_ca_hierarchy(ca: CertificateAuthority) -> None:
