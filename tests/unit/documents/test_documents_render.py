@@ -202,12 +202,10 @@ def test_stored_data_with_a_past_delivery_date_still_renders() -> None:
     assert "2020年1月1日" in compact(page_texts(document.pdf)[0])
 
 
-def test_render_is_fast(rendered: RenderedDocument) -> None:
+def test_fast_font_subsetting_is_installed() -> None:
+    # Without HarfBuzz's subsetter WeasyPrint falls back to fontTools, ten times slower
+    # (bench/ measures the render time itself).
     assert fast_subsetting_available(), "install libharfbuzz-subset0 (apt) for fast font subsetting"
-    cleaned = CAR_PURCHASE.validate(car_data())
-    started = time.perf_counter()
-    render_document(CAR_PURCHASE, cleaned, document_number="SL-1", signers={"buyer": "张三"})
-    assert time.perf_counter() - started < 1.5
 
 
 async def test_async_render_keeps_the_event_loop_free() -> None:
