@@ -28,5 +28,7 @@ APP_REGISTRY = AppRegistry(
         "backend.identity.piccolo_app",
         "backend.evidence.piccolo_app",
         "backend.jobs.piccolo_app",
+        "backend.webhooks.piccolo_app",
+        "backend.idempotency.piccolo_app",
     ]
 )

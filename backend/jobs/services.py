@@ -1,8 +1,15 @@
 """Transactional outbox and the worker that drains it.
 
 `enqueue` is called inside the transaction of the state change that causes the work, so
-the work exists if and only if the change committed. The worker claims due jobs with a
-conditional update (one winner per job), runs the handler, and retries with backoff.
+the work exists if and only if the change committed. A worker claims due jobs of the kinds
+it has a handler for, holds each for a lease, runs the handler, and retries with
+exponential backoff. Delivery is at least once: a worker that dies mid-job leaves the job
+`running` until its lease ends, and then any worker claims it again — handlers must be
+idempotent (or make their receiver so, as webhooks do with the event id).
+
+Claims: on PostgreSQL one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`, so
+any number of workers take disjoint rows without waiting on each other; on SQLite (one
+writer at a time anyway) a conditional UPDATE per row, which only one claimer can win.
 """
 
 from __future__ import annotations
@@ -11,30 +18,68 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.database import utcnow
+from piccolo.query.functions.aggregate import Count
+
+from backend.database import is_sqlite, utcnow
 from backend.jobs.tables import Job
+from backend.metrics import JOB_SECONDS, JOBS
 
 logger = logging.getLogger("signlink.jobs")
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 MAX_ATTEMPTS = 12
+MAX_BACKOFF = timedelta(hours=1)
 LEASE = timedelta(minutes=5)
+BATCH = 10
 
-_handlers: dict[str, Handler] = {}
+
+@dataclass(frozen=True)
+class _Kind:
+    run: Handler
+    max_attempts: int
+
+
+_handlers: dict[str, _Kind] = {}
 _wakeup: asyncio.Event | None = None
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
+def backoff(attempts: int) -> timedelta:
+    """Wait after the n-th failed attempt: 2 s, 4 s, 8 s, ... capped at one hour."""
+    return min(timedelta(seconds=2 ** min(attempts, 30)), MAX_BACKOFF)
+
+
+def attempts_within(window: timedelta) -> int:
+    """How many attempts the backoff schedule fits before `window` has passed since the first."""
+    elapsed, attempts = timedelta(0), 1
+    while elapsed < window:
+        elapsed += backoff(attempts)
+        attempts += 1
+    return attempts
+
+
+def handler(kind: str, *, retry_for: timedelta | None = None) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of `kind` (re-registering replaces it).
+
+    `retry_for`: keep retrying a failing job this long (else MAX_ATTEMPTS attempts).
+    """
+
     def register(fn: Handler) -> Handler:
-        _handlers[kind] = fn
+        limit = attempts_within(retry_for) if retry_for is not None else MAX_ATTEMPTS
+        _handlers[kind] = _Kind(fn, limit)
         return fn
 
     return register
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_handlers)
 
 
 async def enqueue(kind: str, payload: dict[str, Any], run_at: datetime | None = None) -> uuid.UUID:
@@ -52,32 +97,45 @@ def wake_worker() -> None:
         _wakeup.set()
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(2**attempts, 3600))
+_CLAIM_SQL = """
+UPDATE job SET status = 'running', locked_until = {}, attempts = attempts + 1
+WHERE id IN (
+    SELECT id FROM job
+    WHERE kind = ANY({}) AND run_at <= {}
+      AND (status = 'pending' OR (status = 'running' AND locked_until < {}))
+    ORDER BY run_at
+    LIMIT {}
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, kind, payload, attempts
+"""
 
 
-async def _claim(limit: int) -> list[dict[str, Any]]:
+async def _claim(limit: int, lease: timedelta) -> list[dict[str, Any]]:
+    kinds = registered_kinds()
+    if not kinds:
+        return []
     now = utcnow()
+    if not is_sqlite():
+        return list(await Job.raw(_CLAIM_SQL, now + lease, kinds, now, now, limit))
+    claimable = (Job.status == "pending") | ((Job.status == "running") & (Job.locked_until < now))
     due = (
         await Job.select(Job.id)
-        .where(
-            (Job.run_at <= now)
-            & ((Job.status == "pending") | ((Job.status == "running") & (Job.locked_until < now)))
-        )
+        .where((Job.run_at <= now) & Job.kind.is_in(kinds) & claimable)
         .order_by(Job.run_at)
         .limit(limit)
     )
     claimed = []
     for row in due:
         won = (
-            await Job.update({Job.status: "running", Job.locked_until: now + LEASE})
-            .where(
-                (Job.id == row["id"])
-                & (
-                    (Job.status == "pending")
-                    | ((Job.status == "running") & (Job.locked_until < now))
-                )
+            await Job.update(
+                {
+                    Job.status: "running",
+                    Job.locked_until: now + lease,
+                    Job.attempts: Job.attempts + 1,
+                }
             )
+            .where((Job.id == row["id"]) & claimable)
             .returning(Job.id, Job.kind, Job.payload, Job.attempts)
         )
         claimed.extend(won)
@@ -88,38 +146,52 @@ async def _run(job: dict[str, Any]) -> None:
     payload = job["payload"]
     if isinstance(payload, str):
         payload = json.loads(payload)
-    fn = _handlers.get(job["kind"])
+    spec = _handlers.get(job["kind"])
+    attempts = job["attempts"]  # already counts this attempt (incremented by the claim)
+    started = time.perf_counter()
     try:
-        if fn is None:
+        if spec is None:
             raise LookupError(f"no handler for job kind {job['kind']!r}")
-        await fn(payload)
+        if attempts > spec.max_attempts:
+            # Claimed again and again without finishing: the worker died on it each time.
+            raise RuntimeError("gave up: the job outlived its attempts (worker crashes?)")
+        await spec.run(payload)
     except Exception as exc:  # one failing job must not stop the others
-        attempts = job["attempts"] + 1
-        final = attempts >= MAX_ATTEMPTS
+        final = spec is None or attempts >= spec.max_attempts
+        JOBS.labels(job["kind"], "failed" if final else "retry").inc()
         logger.warning(
             "job failed",
-            extra={"fields": {"job": str(job["id"]), "kind": job["kind"], "error": repr(exc)}},
+            extra={
+                "fields": {
+                    "job": str(job["id"]),
+                    "kind": job["kind"],
+                    "attempt": attempts,
+                    "final": final,
+                    "error": repr(exc),
+                }
+            },
         )
         await Job.update(
             {
                 Job.status: "failed" if final else "pending",
-                Job.attempts: attempts,
                 Job.run_at: utcnow() + backoff(attempts),
                 Job.last_error: repr(exc)[:2000],
                 Job.locked_until: None,
             }
         ).where(Job.id == job["id"])
         return
+    finally:
+        JOB_SECONDS.labels(job["kind"]).observe(time.perf_counter() - started)
+    JOBS.labels(job["kind"], "done").inc()
     await Job.update({Job.status: "done", Job.done_at: utcnow(), Job.locked_until: None}).where(
         Job.id == job["id"]
     )
 
 
-async def run_pending(limit: int = 20) -> int:
-    """Run the jobs that are due now; returns how many ran."""
-    jobs = await _claim(limit)
-    for job in jobs:
-        await _run(job)
+async def run_pending(limit: int = BATCH, lease: timedelta = LEASE) -> int:
+    """Claim and run the jobs that are due now, side by side; returns how many ran."""
+    jobs = await _claim(limit, lease)
+    await asyncio.gather(*(_run(job) for job in jobs))
     return len(jobs)
 
 
@@ -130,12 +202,25 @@ async def drain(max_rounds: int = 50) -> None:
             return
 
 
-async def worker_loop(poll_seconds: float = 1.0) -> None:
+async def queue_depth() -> dict[tuple[str, str], int]:
+    """Jobs not done, by (kind, status): pending, running, failed."""
+    rows = (
+        await Job.select(Job.kind, Job.status, Count(Job.id, alias="n"))
+        .where(Job.status != "done")
+        .group_by(Job.kind, Job.status)
+    )
+    return {(r["kind"], r["status"]): r["n"] for r in rows}
+
+
+async def worker_loop(
+    poll_seconds: float = 1.0, lease: timedelta = LEASE, stop: asyncio.Event | None = None
+) -> None:
+    """Run due jobs until cancelled or `stop` is set (then finish the round in hand)."""
     global _wakeup
     _wakeup = asyncio.Event()
-    while True:
+    while stop is None or not stop.is_set():
         try:
-            ran = await run_pending()
+            ran = await run_pending(lease=lease)
         except Exception:
             logger.exception("worker round failed")
             ran = 0

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.database import transaction, utcnow
+from backend.errors import AppError
 from backend.keys import sha256_hex
 from backend.orgs.tables import ApiKey, Organisation
 
@@ -32,18 +33,57 @@ async def create_organisation(name: str) -> Organisation:
 
 async def create_api_key(organisation_id: uuid.UUID, label: str = "") -> str:
     """Create a key and return it in clear, the only time it is ever visible."""
-    plain = KEY_PREFIX + secrets.token_urlsafe(32)
-    await ApiKey.insert(
-        ApiKey(
-            id=uuid.uuid4(),
-            organisation=organisation_id,
-            label=label,
-            prefix=plain[:10],
-            key_hash=sha256_hex(plain),
-            created_at=utcnow(),
-        )
-    )
+    _, plain = await issue_api_key(organisation_id, label)
     return plain
+
+
+async def issue_api_key(organisation_id: uuid.UUID, label: str = "") -> tuple[ApiKey, str]:
+    """A new key: the stored row (hash only) and the key in clear, shown this once."""
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=uuid.uuid4(),
+        organisation=organisation_id,
+        label=label,
+        prefix=plain[:10],
+        key_hash=sha256_hex(plain),
+        created_at=utcnow(),
+    )
+    await ApiKey.insert(key)
+    return key, plain
+
+
+async def list_api_keys(organisation_id: uuid.UUID) -> list[ApiKey]:
+    return list(
+        await ApiKey.objects()
+        .where(ApiKey.organisation == organisation_id)
+        .order_by(ApiKey.created_at)
+    )
+
+
+async def revoke_api_key(caller: Caller, key_id: uuid.UUID) -> ApiKey:
+    """Revoke one of the caller's organisation's keys; the last working key cannot go."""
+    async with transaction():
+        key = (
+            await ApiKey.objects()
+            .where((ApiKey.id == key_id) & (ApiKey.organisation == caller.organisation_id))
+            .first()
+        )
+        if key is None:
+            raise AppError("not_found", "找不到该 API 密钥。", "No such API key.", 404)
+        if key.revoked_at is None:
+            active = await ApiKey.count().where(
+                (ApiKey.organisation == caller.organisation_id) & ApiKey.revoked_at.is_null()
+            )
+            if active <= 1:
+                raise AppError(
+                    "last_api_key",
+                    "这是最后一个有效的 API 密钥，请先创建新密钥再吊销它。",
+                    "This is the last working API key: create a new one before revoking it.",
+                    409,
+                )
+            key.revoked_at = utcnow()
+            await ApiKey.update({ApiKey.revoked_at: key.revoked_at}).where(ApiKey.id == key.id)
+    return key
 
 
 async def authenticate(plain_key: str) -> Caller | None:

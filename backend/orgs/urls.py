@@ -1,0 +1,4 @@
+"""Route paths of the orgs domain, named once."""
+
+API_KEYS = "/api/v1/keys"
+API_KEY_REVOKE = "/api/v1/keys/{key_id:uuid}/revoke"

@@ -1,0 +1,1 @@
+"""Webhooks: per-organisation endpoints, signed deliveries, retries, the delivery log."""
