@@ -57,6 +57,98 @@ class Settings:
     )
     secure_cookies: bool = _doc("Mark session cookies Secure (set true behind HTTPS).", False)
 
+    identity_provider: str = _doc(
+        "Real-name identity provider: 'sandbox' (offline, documented test identities in "
+        "backend/identity/README.md) or 'aliyun' (Cloudauth 2019-03-07).",
+        "sandbox",
+    )
+    aliyun_access_key_id: str = _doc("Aliyun AccessKey ID for Cloudauth and Dysmsapi.", "")
+    aliyun_access_key_secret: str = _doc("Aliyun AccessKey secret (from a secret store).", "")
+    aliyun_region: str = _doc("Aliyun region id sent with every call.", "cn-hangzhou")
+    aliyun_cloudauth_endpoint: str = _doc(
+        "Cloudauth endpoint host (HTTPS), or a full http(s):// URL for a test server.",
+        "cloudauth.aliyuncs.com",
+    )
+    aliyun_sms_endpoint: str = _doc(
+        "Dysmsapi endpoint host (HTTPS), or a full http(s):// URL for a test server.",
+        "dysmsapi.aliyuncs.com",
+    )
+    aliyun_sms_template_code: str = _doc(
+        "Dysmsapi template for verification codes; variables ${code}, ${minutes}.", ""
+    )
+    aliyun_sms_template_invitation: str = _doc(
+        "Dysmsapi template for signing invitations; variables ${sender}, ${title}, "
+        "${deadline}, ${url}.",
+        "",
+    )
+    aliyun_sms_template_notice: str = _doc(
+        "Dysmsapi template for identity-review outcomes; variables ${outcome}, ${url}.", ""
+    )
+    aliyun_timeout_seconds: int = _doc("Read timeout of one Aliyun call, in seconds.", 5)
+    aliyun_max_retries: int = _doc(
+        "Retries (with backoff) after a transient Aliyun error or timeout.", 2
+    )
+    identity_reuse_days: int = _doc(
+        "A verified identity (same ID number, name and phone) is reused for this many days "
+        "instead of paying for another check; 0 turns reuse off.",
+        30,
+    )
+    identity_checks_per_envelope: int = _doc(
+        "Paid identity checks allowed per envelope in 24 hours.", 10
+    )
+    identity_checks_per_phone: int = _doc(
+        "Paid identity checks allowed per mobile number in 24 hours.", 5
+    )
+    identity_checks_per_ip: int = _doc("Paid identity checks allowed per client IP per hour.", 20)
+    identity_codes_per_phone: int = _doc(
+        "Identity SMS codes allowed per mobile number per hour.", 5
+    )
+    identity_review_max_bytes: int = _doc(
+        "Largest accepted photo for manual identity review, in bytes.", 8_000_000
+    )
+
+    job_lease_seconds: int = _doc(
+        "How long a worker holds a claimed job; after that (a crashed worker) another "
+        "worker runs it again. Keep it above the longest job.",
+        300,
+    )
+    webhook_allow_private: bool = _doc(
+        "Allow webhook deliveries to loopback, private and link-local addresses "
+        "(development and tests only).",
+        False,
+    )
+
+    face_match_threshold: float = _doc(
+        "Largest face-descriptor distance (decimal) accepted as the same person; "
+        "calibration in ml/face/README.md. Lower is stricter.",
+        0.55,
+    )
+    face_max_frames: int = _doc("Most camera frames accepted in one face attempt.", 16)
+    face_challenge_actions: int = _doc(
+        "Actions (blink, turn left/right, open mouth, nod) drawn for each face attempt.", 2
+    )
+    face_challenge_ttl_seconds: int = _doc(
+        "How long a face challenge (its nonce) stays valid after it is drawn.", 120
+    )
+    face_max_attempts: int = _doc("Failed face attempts allowed per signer.", 5)
+    face_max_upload_bytes: int = _doc(
+        "Largest face submission (frames, selfie clip and ID-card photo together), in bytes.",
+        12_000_000,
+    )
+    face_workers: int = _doc(
+        "Worker processes for face analysis (~150 MB each); 0 runs it in a thread.", 1
+    )
+
+    ca_key_algorithm: str = _doc(
+        "Key algorithm of a newly created root, issuing CA and TSA: 'ecdsa-p256', 'rsa-2048' "
+        "or 'rsa-3072'. An existing CA keeps its keys.",
+        "ecdsa-p256",
+    )
+    verify_max_bytes: int = _doc(
+        "Largest PDF accepted by POST /api/v1/verify and the /verify page, in bytes.",
+        20 * 1024 * 1024,
+    )
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
@@ -70,6 +162,8 @@ class Settings:
                 values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
             elif f.type in ("int", int):
                 values[f.name] = int(raw)
+            elif f.type in ("float", float):
+                values[f.name] = float(raw)
             elif f.type in ("Path", Path):
                 values[f.name] = Path(raw).expanduser().resolve()
             else:

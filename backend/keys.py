@@ -25,18 +25,28 @@ def derived_key(purpose: str) -> bytes:
     )
 
 
-def seal(plaintext: str) -> bytes:
-    """Encrypt personal data (phone, ID number) for storage: version || nonce || AES-GCM."""
+PII_PURPOSE = "signlink/pii/v1"
+
+
+def seal_bytes(data: bytes, purpose: str = PII_PURPOSE) -> bytes:
+    """Encrypt personal data for storage: version || nonce || AES-GCM(key for `purpose`)."""
     nonce = os.urandom(12)
-    aead = AESGCM(derived_key("signlink/pii/v1"))
-    return _SEAL_VERSION + nonce + aead.encrypt(nonce, plaintext.encode(), None)
+    return _SEAL_VERSION + nonce + AESGCM(derived_key(purpose)).encrypt(nonce, data, None)
+
+
+def unseal_bytes(blob: bytes, purpose: str = PII_PURPOSE) -> bytes:
+    if not blob or blob[:1] != _SEAL_VERSION:
+        raise ValueError("unknown sealed-data version")
+    return AESGCM(derived_key(purpose)).decrypt(blob[1:13], blob[13:], None)
+
+
+def seal(plaintext: str) -> bytes:
+    """Encrypt a personal-data string (phone, ID number) for storage."""
+    return seal_bytes(plaintext.encode())
 
 
 def unseal(blob: bytes) -> str:
-    if not blob or blob[:1] != _SEAL_VERSION:
-        raise ValueError("unknown sealed-data version")
-    aead = AESGCM(derived_key("signlink/pii/v1"))
-    return aead.decrypt(blob[1:13], blob[13:], None).decode()
+    return unseal_bytes(blob).decode()
 
 
 def keyed_token(purpose: str, message: str, length: int = 16) -> str:

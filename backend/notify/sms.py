@@ -52,6 +52,11 @@ class OutboxSmsProvider:
 
 
 def get_sms_provider(settings: Settings) -> SmsProvider:
+    """'outbox' (the default) or 'aliyun' (Dysmsapi SendSms, see backend/notify/aliyun.py)."""
     if settings.sms_provider == "outbox":
         return OutboxSmsProvider(settings.sms_outbox_path)
+    if settings.sms_provider == "aliyun":
+        from backend.notify.aliyun import AliyunSmsProvider
+
+        return AliyunSmsProvider.from_settings(settings)
     raise ValueError(f"unknown SMS provider {settings.sms_provider!r}")

@@ -246,3 +246,15 @@ async def test_unknown_identity_level_is_400(client, auth):
     answer = await client.post("/api/v1/envelopes", json=body, headers=auth)
     assert answer.status_code == 400
     assert "signers[0].identity" in {f["path"] for f in answer.json()["error"]["fields"]}
+
+
+async def test_a_face_intent_role_confirms_by_face_not_by_sms_code(client, auth, outbox):
+    buyer, dealer = phones()
+    body = car_purchase_body(buyer, dealer)
+    body["signers"][0]["intent"] = "face"
+    created = await client.post("/api/v1/envelopes", json=body, headers=auth)
+    assert created.status_code == 201, created.text
+    await wait_for_sms(outbox, buyer)
+    page = await client.get(outbox.link_for(buyer))
+    assert 'data-testid="face-intent-start"' in page.text
+    assert 'data-testid="otp-send"' not in page.text

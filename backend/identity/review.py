@@ -1,0 +1,343 @@
+"""Manual identity review: photos in, the organisation's reviewer decides, SMS out.
+
+Reviewers work through the API with the organisation's key until member logins exist.
+Photos are sealed at rest (AES-GCM with a key derived from the master key) and only
+leave through the API to that organisation.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from backend import keys
+from backend.config import Settings, get_settings
+from backend.database import transaction, utcnow
+from backend.envelopes.services import SignerContext, record_identity, signer_link
+from backend.envelopes.tables import Envelope, Signer
+from backend.errors import AppError
+from backend.evidence.services import append_event
+from backend.identity import checks
+from backend.identity.schemas import ReviewOut
+from backend.identity.tables import IdentityReview
+from backend.identity.verification import load_claim
+from backend.jobs import services as jobs
+from backend.keys import seal, unseal
+from backend.notify.sms import get_sms_provider
+from backend.orgs.services import Caller
+
+logger = logging.getLogger("signlink.identity")
+
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MIN_SIDE = 300
+REVIEWS_PER_SIGNER = 5
+EXPECTED_WAIT = "15–30 分钟"
+_BLOB_PURPOSE = "signlink/pii-blob/v1"
+
+
+def seal_bytes(data: bytes) -> bytes:
+    return keys.seal_bytes(data, _BLOB_PURPOSE)
+
+
+def unseal_bytes(blob: bytes) -> bytes:
+    return keys.unseal_bytes(blob, _BLOB_PURPOSE)
+
+
+@dataclass(frozen=True)
+class Photo:
+    data: bytes
+    content_type: str
+
+
+def check_photo(raw: bytes, label: str, settings: Settings) -> Photo:
+    """A real JPEG/PNG/WebP photo of a sensible size; anything else is refused."""
+    if not raw:
+        raise AppError("photo_missing", f"请上传{label}。", f"Upload the {label} photo.", 400)
+    if len(raw) > settings.identity_review_max_bytes:
+        mb = settings.identity_review_max_bytes // 1_000_000
+        raise AppError(
+            "photo_too_large", f"{label}超过 {mb} MB，请压缩后重新上传。", "Photo too large.", 400
+        )
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            fmt = im.format or ""
+            width, height = im.size
+            im.verify()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+        fmt, width, height = "", 0, 0
+    if fmt not in IMAGE_TYPES:
+        raise AppError(
+            "photo_invalid",
+            f"{label}无法识别，请上传 JPG、PNG 或 WebP 格式的照片。",
+            "Upload a JPG, PNG or WebP photo.",
+            400,
+        )
+    if min(width, height) < MIN_SIDE:
+        raise AppError(
+            "photo_too_small",
+            f"{label}太小或不清晰，请拍摄清晰完整的照片后重新上传。",
+            "Photo too small.",
+            400,
+        )
+    return Photo(raw, IMAGE_TYPES[fmt])
+
+
+async def latest_review(signer_id: uuid.UUID) -> IdentityReview | None:
+    return (
+        await IdentityReview.objects()
+        .where(IdentityReview.signer == signer_id)
+        .order_by(IdentityReview.created_at, ascending=False)
+        .first()
+    )
+
+
+async def submit(ctx: SignerContext, front: Photo, holding: Photo) -> uuid.UUID:
+    claim = await load_claim(ctx.signer.id)
+    if claim is None:
+        raise AppError("identity_claim_missing", "请先填写身份信息。", "Enter your ID first.", 400)
+    review_id = uuid.uuid4()
+    async with transaction():
+        mine = await IdentityReview.select(IdentityReview.status).where(
+            IdentityReview.signer == ctx.signer.id
+        )
+        if any(r["status"] == "pending" for r in mine):
+            raise AppError(
+                "review_pending",
+                "您已提交人工审核，请耐心等待结果短信。",
+                "A review is already pending.",
+                409,
+            )
+        if len(mine) >= REVIEWS_PER_SIGNER:
+            raise AppError(
+                "review_limit",
+                "人工审核提交次数过多，请联系发起方。",
+                "Too many review requests.",
+                429,
+            )
+        await IdentityReview.insert(
+            IdentityReview(
+                id=review_id,
+                signer=ctx.signer.id,
+                envelope=ctx.envelope.id,
+                organisation=ctx.envelope.organisation,
+                name=claim.name,
+                id_type=claim.id_type,
+                id_sealed=seal(claim.id_number),
+                id_hash=claim.id_hash,
+                id_masked=claim.id_masked,
+                front_sealed=seal_bytes(front.data),
+                front_type=front.content_type,
+                holding_sealed=seal_bytes(holding.data),
+                holding_type=holding.content_type,
+                status="pending",
+                created_at=utcnow(),
+            )
+        )
+        await append_event(
+            ctx.envelope.id,
+            "identity.review_submitted",
+            actor=ctx.signer.role,
+            data={
+                "signer": str(ctx.signer.id),
+                "review": str(review_id),
+                "id_type": claim.id_type,
+                "id_masked": claim.id_masked,
+            },
+        )
+    return review_id
+
+
+# ------------------------------------------------------------------ the reviewer's side
+
+
+def review_out(row: dict[str, Any]) -> ReviewOut:
+    base = f"/api/v1/identity/reviews/{row['id']}"
+    return ReviewOut(
+        id=str(row["id"]),
+        envelope_id=str(row["envelope"]),
+        envelope_number=row.get("envelope.number") or "",
+        signer_role=row.get("signer.role_label") or "",
+        name=row["name"],
+        id_type=row["id_type"],
+        id_type_label=checks.ID_TYPES.get(row["id_type"], row["id_type"]),
+        id_number=row["id_masked"],
+        status=row["status"],
+        reason=row["reason"],
+        created_at=row["created_at"],
+        decided_at=row["decided_at"],
+        front_url=f"{base}/images/front",
+        holding_url=f"{base}/images/holding",
+    )
+
+
+_COLUMNS = (
+    IdentityReview.id,
+    IdentityReview.envelope,
+    IdentityReview.envelope.number,
+    IdentityReview.signer.role_label,
+    IdentityReview.name,
+    IdentityReview.id_type,
+    IdentityReview.id_masked,
+    IdentityReview.status,
+    IdentityReview.reason,
+    IdentityReview.created_at,
+    IdentityReview.decided_at,
+)
+
+
+async def list_reviews(caller: Caller, status: str) -> list[ReviewOut]:
+    query = IdentityReview.select(*_COLUMNS).where(
+        IdentityReview.organisation == caller.organisation_id
+    )
+    if status != "all":
+        query = query.where(IdentityReview.status == status)
+    rows = await query.order_by(IdentityReview.created_at).limit(200)
+    return [review_out(r) for r in rows]
+
+
+def _not_found() -> AppError:
+    return AppError("not_found", "找不到该审核记录。", "No such review.", 404)
+
+
+async def review_image(caller: Caller, review_id: uuid.UUID, kind: str) -> Photo:
+    if kind not in {"front", "holding"}:
+        raise _not_found()
+    row = (
+        await IdentityReview.select(
+            IdentityReview.front_sealed,
+            IdentityReview.front_type,
+            IdentityReview.holding_sealed,
+            IdentityReview.holding_type,
+        )
+        .where(
+            (IdentityReview.id == review_id)
+            & (IdentityReview.organisation == caller.organisation_id)
+        )
+        .first()
+    )
+    if row is None:
+        raise _not_found()
+    return Photo(unseal_bytes(row[f"{kind}_sealed"]), row[f"{kind}_type"])
+
+
+async def decide(caller: Caller, review_id: uuid.UUID, *, approve: bool, reason: str) -> ReviewOut:
+    reason = reason.strip()
+    if not approve and not 2 <= len(reason) <= 200:
+        raise AppError(
+            "reason_required",
+            "驳回时请填写原因（2–200 字），签署人会看到它。",
+            "A rejection needs a reason (2–200 characters); the signer sees it.",
+            400,
+        )
+    row = (
+        await IdentityReview.objects()
+        .where(
+            (IdentityReview.id == review_id)
+            & (IdentityReview.organisation == caller.organisation_id)
+        )
+        .first()
+    )
+    if row is None:
+        raise _not_found()
+    signer = await Signer.objects().where(Signer.id == row.signer).first()
+    env = await Envelope.objects().where(Envelope.id == row.envelope).first()
+    if signer is None or env is None:
+        raise _not_found()
+    status = "approved" if approve else "rejected"
+    now = utcnow()
+    reviewer = f"{caller.organisation_name} (API key {caller.api_key_id})"
+    async with transaction():
+        won = (
+            await IdentityReview.update(
+                {
+                    IdentityReview.status: status,
+                    IdentityReview.reason: reason[:200],
+                    IdentityReview.decided_by: reviewer[:100],
+                    IdentityReview.decided_at: now,
+                }
+            )
+            .where((IdentityReview.id == review_id) & (IdentityReview.status == "pending"))
+            .returning(IdentityReview.id)
+        )
+        if not won:
+            raise AppError(
+                "review_decided", "该审核已处理。", "This review was already decided.", 409
+            )
+        await append_event(
+            env.id,
+            f"identity.review_{status}",
+            actor=caller.organisation_name,
+            data={
+                "signer": str(signer.id),
+                "review": str(review_id),
+                "api_key": str(caller.api_key_id),
+                **({"reason": reason} if reason else {}),
+            },
+        )
+        await jobs.enqueue("sms.identity_review", {"review_id": str(review_id)})
+    if approve and signer.identity_verified_at is None:
+        ctx = SignerContext(
+            token="", envelope=env, signer=signer, signers=[], sender="", page_count=0
+        )
+        await record_identity(
+            ctx,
+            method="manual",
+            provider="manual-review",
+            request_id=str(review_id),
+            detail={"id_type": row.id_type, "id_masked": row.id_masked, "reviewer": reviewer},
+        )
+    jobs.wake_worker()
+    logger.info(
+        "identity review decided", extra={"fields": {"review": str(review_id), "status": status}}
+    )
+    updated = await IdentityReview.select(*_COLUMNS).where(IdentityReview.id == review_id).first()
+    assert updated is not None
+    return review_out(updated)
+
+
+def review_outcome_text(sign_name: str, approved: bool, url: str) -> str:
+    if approved:
+        return f"【{sign_name}】您的实名认证已通过人工审核，请点击链接继续签署：{url}"
+    return f"【{sign_name}】您的实名认证未通过人工审核，请点击链接查看原因并重新提交：{url}"
+
+
+@jobs.handler("sms.identity_review")
+async def _notify_outcome(payload: dict[str, Any]) -> None:
+    row = (
+        await IdentityReview.select(IdentityReview.signer, IdentityReview.status)
+        .where(IdentityReview.id == uuid.UUID(payload["review_id"]))
+        .first()
+    )
+    if row is None or row["status"] == "pending":
+        return
+    signer = await Signer.objects().where(Signer.id == row["signer"]).first()
+    if signer is None:
+        return
+    settings = get_settings()
+    text = review_outcome_text(
+        settings.sms_sign_name,
+        row["status"] == "approved",
+        signer_link(settings, signer.id, signer.link_nonce),
+    )
+    receipt = await get_sms_provider(settings).send(unseal(signer.phone_sealed), text)
+    async with transaction():
+        await append_event(
+            signer.envelope,
+            "identity.review_notified",
+            data={
+                "signer": str(signer.id),
+                "to": signer.phone_masked,
+                "provider": receipt.provider,
+                "message_id": receipt.message_id,
+            },
+        )
+
+
+def waiting_since(created_at: datetime) -> int:
+    return int((utcnow() - created_at).total_seconds() // 60)
