@@ -1,0 +1,3 @@
+from backend.evidence.cli import main
+
+raise SystemExit(main())
