@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 __all__ = [
+    "EncryptedPdf",
     "FieldAlreadySigned",
     "FieldNotFound",
     "IntentMismatch",
     "InvalidHandwriting",
     "InvalidPdf",
+    "InvalidSeal",
     "MasterKeyError",
+    "PdfTooLarge",
     "SigningError",
 ]
 
@@ -39,3 +42,15 @@ class InvalidPdf(SigningError):
 
 class InvalidHandwriting(SigningError):
     """The handwriting image cannot be decoded or holds no visible stroke."""
+
+
+class EncryptedPdf(InvalidPdf):
+    """The PDF is encrypted (password protected), so its signatures cannot be checked."""
+
+
+class PdfTooLarge(InvalidPdf):
+    """The PDF is larger than the configured limit."""
+
+
+class InvalidSeal(SigningError):
+    """A seal image cannot be decoded, or is not a usable transparent seal."""

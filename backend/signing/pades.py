@@ -25,7 +25,6 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from backend.signing.appearance import (
-    CAPTION_PARAM,
     caption_text,
     handwriting_image,
     signature_stamp_style,
@@ -48,6 +47,12 @@ TimeStamperChoice: TypeAlias = TimeStamper | Literal[False] | None
 which stops validating once the event certificate expires; for tests and tooling only)."""
 
 
+SIGNATURE_BYTES = 12 * 1024
+"""Room reserved for the CMS signature (chain ~1.5 KB, timestamp token ~2 KB, plus an
+external TSA's longer chain). Fixed, so pyHanko skips its dry-run signature and timestamp
+that would otherwise measure it on every signing."""
+
+
 @dataclass(frozen=True)
 class SignedRevision:
     """The PDF after one more signature, appended as an incremental update."""
@@ -67,9 +72,10 @@ def sign_intent(
 ) -> SignedRevision:
     """Sign ``intent.field_name`` of ``pdf`` for the signer named in ``intent``.
 
-    Blocking (crypto, font subsetting); from async code use :func:`async_sign_intent`.
-    Earlier signatures stay intact: the signature is an approval signature added as an
-    incremental update, so later signers can still fill their own fields.
+    Blocking (crypto); from async code use :func:`async_sign_intent`.
+    The first signature of a document certifies it (DocMDP P=2: later form filling and
+    signing allowed); every later one is an approval signature added as an incremental
+    update, so earlier signatures stay intact and later signers can fill their fields.
 
     ``timestamper`` picks the signature timestamp (see :data:`TimeStamperChoice`): by
     default ``ca.tsa`` stamps it in-process; pass an ``HTTPTimeStamper`` to use an external
@@ -82,7 +88,8 @@ def sign_intent(
         )
     handwriting = handwriting_image(intent.handwriting_png)
     writer = _open(pdf)
-    box_height = _empty_field_height(writer, intent.field_name)
+    box = _empty_field_box(writer, intent.field_name)
+    certify = is_unsigned(writer)
 
     event = ca.issue_event_certificate(intent)
     pdf_signer = signers.PdfSigner(
@@ -93,21 +100,19 @@ def sign_intent(
             name=intent.signer_name,
             reason=intent.reason or None,
             location=intent.location or None,
-            certify=False,
+            certify=certify,
+            docmdp_permissions=fields.MDPPerm.FILL_FORMS,
         ),
         signer=_pyhanko_signer(event),
         timestamper=_resolve_timestamper(timestamper, ca),
-        stamp_style=signature_stamp_style(handwriting, box_height),
+        stamp_style=signature_stamp_style(
+            handwriting, caption_text(intent.signer_name, intent.signed_at), box
+        ),
     )
     output = io.BytesIO()
     try:
         pdf_signer.sign_pdf(
-            writer,
-            existing_fields_only=True,
-            appearance_text_params={
-                CAPTION_PARAM: caption_text(intent.signer_name, intent.signed_at)
-            },
-            output=output,
+            writer, existing_fields_only=True, bytes_reserved=SIGNATURE_BYTES, output=output
         )
     except (PdfError, ValueError, OSError) as exc:  # pyHanko's and the TSA client's errors
         raise SigningError(f"could not sign field {intent.field_name!r}: {exc}") from exc
@@ -146,8 +151,13 @@ def _open(pdf: bytes) -> IncrementalPdfFileWriter:
         raise InvalidPdf("the document is not a readable PDF") from exc
 
 
-def _empty_field_height(writer: IncrementalPdfFileWriter, field_name: str) -> float:
-    """Height of the field's widget; raises if the field is missing or already filled."""
+def is_unsigned(writer: IncrementalPdfFileWriter) -> bool:
+    """No field of the document holds a signature yet (the next one certifies it)."""
+    return all(value is None for _, value, _ in fields.enumerate_sig_fields(writer))
+
+
+def _empty_field_box(writer: IncrementalPdfFileWriter, field_name: str) -> tuple[float, float]:
+    """(width, height) of the field's widget; raises if it is missing or already filled."""
     found = list(fields.enumerate_sig_fields(writer, with_name=field_name))
     if not found:
         raise FieldNotFound(f"the PDF has no signature field named {field_name!r}")
@@ -157,10 +167,10 @@ def _empty_field_height(writer: IncrementalPdfFileWriter, field_name: str) -> fl
     field = field_ref.get_object()
     widget = field if "/Rect" in field else field["/Kids"][0].get_object()
     x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
-    height = abs(y2 - y1)
-    if height == 0 or abs(x2 - x1) == 0:
+    width, height = abs(x2 - x1), abs(y2 - y1)
+    if height == 0 or width == 0:
         raise FieldNotFound(f"signature field {field_name!r} is invisible (empty rectangle)")
-    return height
+    return width, height
 
 
 def _pyhanko_signer(event: EventCertificate) -> signers.SimpleSigner:

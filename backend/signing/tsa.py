@@ -23,7 +23,7 @@ from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.sign.timestamps import TimeStamper
 
 __all__ = [
@@ -102,12 +102,12 @@ _SYSTEM_FAILURE = _rejection(
 
 
 class TimeStampAuthority:
-    """An RFC 3161 time-stamping unit: one ECDSA key, one certificate with EKU timeStamping."""
+    """An RFC 3161 time-stamping unit: an ECDSA or RSA key, a certificate with EKU timeStamping."""
 
     def __init__(
         self,
         certificate: x509.Certificate,
-        private_key: ec.EllipticCurvePrivateKey,
+        private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
         *,
         chain: Iterable[x509.Certificate] = (),
         policy_oid: str = TSA_POLICY_OID,
@@ -260,7 +260,14 @@ class TimeStampAuthority:
                 ),
             ]
         )
-        signature = self._private_key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))
+        if isinstance(self._private_key, rsa.RSAPrivateKey):
+            signature_algorithm = "sha256_rsa"
+            signature = self._private_key.sign(
+                signed_attrs.dump(), padding.PKCS1v15(), hashes.SHA256()
+            )
+        else:
+            signature_algorithm = "sha256_ecdsa"
+            signature = self._private_key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))
         digest_algorithm = algos.DigestAlgorithm({"algorithm": "sha256"})
         signer_info = cms.SignerInfo(
             {
@@ -268,7 +275,9 @@ class TimeStampAuthority:
                 "sid": cms.SignerIdentifier.load(self._sid_der),
                 "digest_algorithm": digest_algorithm,
                 "signed_attrs": signed_attrs,
-                "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
+                "signature_algorithm": algos.SignedDigestAlgorithm(
+                    {"algorithm": signature_algorithm}
+                ),
                 "signature": signature,
             }
         )

@@ -12,17 +12,26 @@ that moment, and the signer's chain is validated *at that moment*, so a signatur
 a one-day event certificate stays trusted for as long as the TSA certificate is valid. The
 ``/M`` or ``signingTime`` the signer claims is never used for this. Without a verified
 timestamp, the signer's chain is validated at the validation time itself.
+
+Long-term level (:attr:`SignatureReport.ltv`). A document with a DSS is also put through
+pyHanko's ETSI EN 319 102-1 long-term (LTA) validation, offline, with revocation data
+*required* for the signer's chain: it passes only on the CRLs/OCSP responses embedded in
+the document, judged at the time the oldest later document timestamp proves they
+existed. B-LTA = that passed thanks to a document timestamp; B-LT = passed on the
+embedded data alone; B-T = signature timestamp only; B-B = none. The newest document
+timestamp's own certificate is checked for validity and trust, not for revocation, since
+that cannot be known offline (refresh it with ``make_long_term`` before it expires).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -30,23 +39,45 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.ades import ades_lta_validation
 from pyhanko.sign.validation.generic_cms import collect_timing_info
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.policy_decl import (
+    PdfSignatureValidationSpec,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
 from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from backend.signing.ca import serial_hex
 from backend.signing.errors import InvalidPdf
 
 __all__ = [
+    "LTV_LEVELS",
+    "LtvLevel",
     "RevocationMode",
     "SignatureReport",
     "ValidationReport",
     "async_validate_pdf",
+    "run_blocking",
     "validate_pdf",
 ]
 
+T = TypeVar("T")
 RevocationMode = Literal["soft-fail", "hard-fail", "require"]
+LtvLevel = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+LTV_LEVELS: tuple[LtvLevel, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
+"""Weakest first."""
 UNKNOWN = "UNKNOWN"
 # A TSA clock may run slightly ahead of the validator's.
 _TIMESTAMP_TOLERANCE = timedelta(minutes=5)
@@ -82,11 +113,35 @@ class SignatureReport:
     timestamp_time: datetime | None = None
     """The TSA's ``genTime`` from a verified, trusted signature timestamp token (PAdES B-T);
     ``None`` if the signature has no timestamp or its token does not verify."""
+    ltv: LtvLevel = "B-B"
+    """The PAdES level this signature verifiably reaches now (see the module docstring)."""
+    ltv_detail: str = ""
+    """Why long-term validation did not reach B-LT, when the document has a DSS."""
+    archive_timestamp_time: datetime | None = None
+    """Time of the oldest document timestamp after this signature (B-LTA)."""
+    certified: bool = False
+    """A certification (DocMDP) signature rather than an approval signature."""
+    docmdp_ok: bool | None = None
+    """Every change after this signature is allowed by the document's DocMDP permissions
+    (``None``: could not be judged)."""
+    signer_organisation: str = ""
+    """Organisation name in the signer certificate's subject."""
+    signed_revision: int = -1
+    """Index of the PDF revision this signature closes (0 = first)."""
 
 
 @dataclass(frozen=True)
 class ValidationReport:
     signatures: tuple[SignatureReport, ...]
+    revisions: int = 0
+    """Number of revisions (incremental updates) in the file."""
+
+    @property
+    def level(self) -> LtvLevel | None:
+        """The weakest :attr:`SignatureReport.ltv` of all signatures (``None``: unsigned)."""
+        if not self.signatures:
+            return None
+        return min((s.ltv for s in self.signatures), key=LTV_LEVELS.index)
 
     @property
     def all_valid(self) -> bool:
@@ -113,15 +168,18 @@ def validate_pdf(
     """
     if at is not None and at.utcoffset() is None:
         raise ValueError("validate_pdf(at=...) must be timezone-aware")
+    return run_blocking(_validate(pdf, trust_roots, revocation_mode, at))
+
+
+def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run pyHanko's async API to completion, also from a thread that runs an event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_validate(pdf, trust_roots, revocation_mode, at))
-    # pyHanko's validator is async; a nested asyncio.run() needs a thread of its own.
+        return asyncio.run(coroutine)
+    # A nested asyncio.run() needs a thread of its own.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(
-            lambda: asyncio.run(_validate(pdf, trust_roots, revocation_mode, at))
-        ).result()
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def async_validate_pdf(
@@ -173,7 +231,11 @@ async def _validate(
         at=at,
     )
     reports = [await _report(signature, contexts) for signature in embedded]
-    return ValidationReport(signatures=tuple(reports))
+    try:
+        revisions = reader.xrefs.total_revisions
+    except Exception:  # a damaged cross-reference history
+        revisions = 0
+    return ValidationReport(signatures=tuple(reports), revisions=revisions)
 
 
 async def _proven_time(signature: EmbeddedPdfSignature, contexts: _Contexts) -> datetime | None:
@@ -228,6 +290,12 @@ async def _report(signature: EmbeddedPdfSignature, contexts: _Contexts) -> Signa
         proven = None
     token_sound = token is None or (token.intact and token.valid)
     token_trusted = token is None or proven is not None
+    sound = status.intact and status.valid and token_sound
+    ltv: LtvLevel = "B-T" if proven is not None else "B-B"
+    ltv_detail, archived = "", None
+    if ltv == "B-T" and sound and status.trusted and _has_dss(signature):
+        ltv, ltv_detail, archived = await _long_term_level(signature, contexts)
+    docmdp_ok = getattr(status, "docmdp_ok", None)
     return SignatureReport(
         field_name=field_name,
         signer_name=_common_name(status.signing_cert),
@@ -242,7 +310,63 @@ async def _report(signature: EmbeddedPdfSignature, contexts: _Contexts) -> Signa
         certificate_serial=serial_hex(status.signing_cert.serial_number),
         summary=status.summary(),
         timestamp_time=proven,
+        ltv=ltv,
+        ltv_detail=ltv_detail,
+        archive_timestamp_time=archived,
+        certified=signature.docmdp_level is not None,
+        docmdp_ok=docmdp_ok,
+        signer_organisation=str(status.signing_cert.subject.native.get("organization_name", "")),
+        signed_revision=signature.signed_revision,
     )
+
+
+def _has_dss(signature: EmbeddedPdfSignature) -> bool:
+    try:
+        return "/DSS" in signature.reader.root
+    except Exception:  # a damaged catalog
+        return False
+
+
+def _policy(
+    roots: Sequence[asn1_x509.Certificate], rule: RevocationCheckingRule
+) -> CertValidationPolicySpec:
+    return CertValidationPolicySpec(
+        trust_manager=SimpleTrustManager.build(list(roots)),
+        revinfo_policy=CertRevTrustPolicy(
+            RevocationCheckingPolicy(ee_certificate_rule=rule, intermediate_ca_cert_rule=rule)
+        ),
+    )
+
+
+async def _long_term_level(
+    signature: EmbeddedPdfSignature, contexts: _Contexts
+) -> tuple[LtvLevel, str, datetime | None]:
+    """``(level, why not better, oldest document timestamp)`` from an offline LTA validation."""
+    spec = PdfSignatureValidationSpec(
+        SignatureValidationSpec(
+            cert_validation_policy=_policy(
+                contexts.roots, RevocationCheckingRule.CRL_OR_OCSP_REQUIRED
+            ),
+            ts_cert_validation_policy=_policy(contexts.roots, RevocationCheckingRule.NO_CHECK),
+            revinfo_gathering_policy=RevocationInfoGatheringSpec(
+                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
+            ),
+        )
+    )
+    moment = contexts.at or datetime.now(UTC)
+    timing = ValidationTimingInfo(
+        validation_time=moment,
+        best_signature_time=moment,
+        point_in_time_validation=contexts.at is not None,
+    )
+    try:
+        result = await ades_lta_validation(signature, spec, timing_info=timing)
+    except Exception as exc:  # pyHanko raises for a broken evidence chain
+        return "B-T", f"long-term validation failed: {exc}", None
+    if result.ades_subindic.status.name != "PASSED":
+        return "B-T", result.failure_msg or str(result.ades_subindic), None
+    archived = result.oldest_evidence_record_timestamp
+    return ("B-LTA" if archived is not None else "B-LT"), "", archived
 
 
 def _common_name(cert: asn1_x509.Certificate) -> str:

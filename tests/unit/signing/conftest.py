@@ -20,9 +20,11 @@ from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 from backend.signing import CertificateAuthority, SignedRevision, SigningIntent, sign_intent
 
 MASTER_KEY = b"unit-test master key, 32+ characters long"
+PUBLIC_URL = "https://sign.example.test"
 A4 = (0, 0, 595, 842)
 BUYER_BOX = (60, 100, 260, 170)
 DEALER_BOX = (320, 100, 520, 170)
+CARRIER_BOX = (60, 100, 260, 170)
 PAGE_TEXT = "SignLink test contract page {n}"
 
 MakeIntent = Callable[..., SigningIntent]
@@ -41,7 +43,9 @@ def master_key() -> bytes:
 
 @pytest.fixture(scope="session")
 def ca(ca_dir: Path) -> CertificateAuthority:
-    return CertificateAuthority.load_or_create(ca_dir, MASTER_KEY, organisation="SignLink Test")
+    return CertificateAuthority.load_or_create(
+        ca_dir, MASTER_KEY, organisation="SignLink Test", public_url=PUBLIC_URL
+    )
 
 
 @pytest.fixture
@@ -73,7 +77,7 @@ def field_boxes() -> dict[str, tuple[int, int, int, int]]:
     return {"sig_buyer": BUYER_BOX, "sig_dealer": DEALER_BOX}
 
 
-def _contract_pdf() -> bytes:
+def _contract_pdf(field_count: int = 2) -> bytes:
     writer = PdfFileWriter(stream_xrefs=False)
     font = generic.DictionaryObject(
         {
@@ -93,9 +97,34 @@ def _contract_pdf() -> bytes:
         writer.insert_page(page)
     append_signature_field(writer, SigFieldSpec("sig_buyer", on_page=0, box=BUYER_BOX))
     append_signature_field(writer, SigFieldSpec("sig_dealer", on_page=1, box=DEALER_BOX))
+    if field_count == 3:
+        append_signature_field(writer, SigFieldSpec("sig_carrier", on_page=1, box=CARRIER_BOX))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def three_party_pdf() -> bytes:
+    """Like :func:`contract_pdf` plus an empty field sig_carrier on page 2."""
+    return _contract_pdf(field_count=3)
+
+
+@pytest.fixture(scope="session")
+def signed_by_three(
+    three_party_pdf: bytes, make_intent: MakeIntent, ca: CertificateAuthority
+) -> list[SignedRevision]:
+    """The three revisions of a waybill signed by buyer, dealer and carrier in turn."""
+    revisions: list[SignedRevision] = []
+    pdf = three_party_pdf
+    for field, name, role in (
+        ("sig_buyer", "张三", "buyer"),
+        ("sig_dealer", "李四", "dealer"),
+        ("sig_carrier", "王五", "carrier"),
+    ):
+        revisions.append(sign_intent(pdf, make_intent(pdf, field, name, role), ca))
+        pdf = revisions[-1].pdf
+    return revisions
 
 
 @pytest.fixture(scope="session")

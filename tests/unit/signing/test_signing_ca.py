@@ -144,3 +144,13 @@ def test_every_signing_gets_a_fresh_key_and_serial(
 
     assert first.certificate.public_key() != second.certificate.public_key()
     assert first.serial_hex != second.serial_hex
+
+
+
+def test_any_signer_id_can_be_signed_for(
+    ca: CertificateAuthority, contract_pdf: bytes, make_intent: MakeIntent
+) -> None:
+    from backend.signing import sign_intent, validate_pdf
+
+    signed = sign_intent(contract_pdf, make_intent(contract_pdf, signer_id="signer_1:张三"), ca)
+    assert validate_pdf(signed.pdf, [ca.root_certificate]).all_valid

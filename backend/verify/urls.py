@@ -1,0 +1,4 @@
+"""Route paths of the verify domain, named once."""
+
+PAGE = "/verify"
+API = "/api/v1/verify"
