@@ -57,8 +57,8 @@ def stroke_features(drawing: Drawing) -> StrokeFeatures:
     speeds: list[float] = []
     for stroke in drawing.strokes:
         for a, b in itertools.pairwise(stroke):
-            if b.t > a.t:
-                speeds.append(math.hypot(b.x - a.x, b.y - a.y) / (b.t - a.t))
+            if b.t > a.t:  # the pad's clock has 1 ms steps
+                speeds.append(math.hypot(b.x - a.x, b.y - a.y) / max(b.t - a.t, 1.0))
     speeds.sort()
     pressures = [pt.p for pt in points]
     min_x, min_y, max_x, max_y = drawing.bbox()

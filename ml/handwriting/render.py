@@ -30,7 +30,8 @@ EVIDENCE_KEY = "signlink:handwriting"
 
 
 def render_png(drawing: Drawing, evidence: Mapping[str, object] | None = None) -> bytes:
-    """The drawing as an RGBA PNG cropped to its ink; ``evidence`` goes into an iTXt chunk."""
+    """The drawing as an RGBA PNG cropped to its ink (and a 1 px transparent border);
+    ``evidence`` goes into an iTXt chunk."""
     if not drawing.strokes:
         raise empty_error()
     bbox = drawing.bbox()
@@ -59,7 +60,8 @@ def render_png(drawing: Drawing, evidence: Mapping[str, object] | None = None) -
     box = alpha.getbbox()
     if box is None:
         raise empty_error()
-    alpha = alpha.crop(box)
+    # Cropped to the ink plus one transparent pixel, so edges resample cleanly in the PDF.
+    alpha = alpha.crop((box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1))
     image = Image.new("RGBA", alpha.size, (*INK, 0))
     image.putalpha(alpha)
     info = PngImagePlugin.PngInfo()

@@ -5,13 +5,19 @@
  *   <button type="button" data-pad-undo>撤销</button> <button type="button" data-pad-clear>清除</button>
  *   <p class="alert alert--error" data-pad-error role="alert" hidden></p>
  *   <input type="hidden" name="signature_png"> <input type="hidden" name="strokes">
+ * Optional character-by-character mode: wrap the free pad in <div data-pad-panel="free"> and
+ * put one canvas per character in <div data-pad-panel="chars">; buttons with
+ * data-pad-mode-switch="free|chars" switch (the form's data-pad-mode holds the mode).
  *
- * The hidden inputs are filled after every stroke, undo and clear, so a plain submit, an htmx
- * submit and any other serialiser all see the same values:
- *   signature_png  data:image/png;base64,... of the trimmed drawing on a transparent background
- *   strokes        {"width":W,"height":H,"strokes":[[{"x","y","t","p"},...],...]}
- *                  x/y in CSS px of a W×H pad, t in ms since the first point, p = pressure 0..1
- * Both are "" while the pad is empty, and submitting is blocked with a message.
+ * The hidden inputs are filled after every stroke, undo, clear and mode switch, so a plain
+ * submit, an htmx submit and any other serialiser all see the same values:
+ *   strokes        free:  {"width":W,"height":H,"strokes":[[{"x","y","t","p"},...],...]}
+ *                  chars: {"chars":[{"width","height","strokes"}, ...]} one per box, in order
+ *                  x/y in CSS px of a W×H pad (all >= 0), t in ms since the signature's first
+ *                  point, p = pressure 0..1. This is the signature: the server checks it and
+ *                  renders the PNG that is signed (ml/handwriting).
+ *   signature_png  free mode: data:image/png;base64,... of the pad's own ink (a preview only)
+ * Both are "" while the drawing is incomplete, and submitting is blocked with a message.
  */
 (function () {
   'use strict';
@@ -23,7 +29,10 @@
   var MIN_DISTANCE = 1.2;     // ignore jitter below this many px
   var EXPORT_SCALE = 2;       // PNG pixels per CSS px
   var EXPORT_MAX_SIDE = 1600; // keep the data URL reasonably small
+  var MAX_POINTS = 11000;     // the server refuses more than 12 000 points
   var EMPTY_MESSAGE = '请先在框内签名';
+  var CHAR_MESSAGE = '请在每个框内各写一个字';
+  var TOO_LONG_MESSAGE = '签名过长，请清除后简洁地重新签名';
 
   var hasPointer = typeof window.PointerEvent === 'function';
 
@@ -111,11 +120,11 @@
     ctx.fillStyle = INK;
   }
 
-  /* ---------- one pad ---------- */
+  /* ---------- one pad (one canvas) ---------- */
 
-  function Pad(canvas) {
+  function Pad(canvas, group) {
     this.canvas = canvas;
-    this.form = canvas.closest('form');
+    this.group = group;
     this.wrap = canvas.parentElement && canvas.parentElement.classList.contains('sig-pad-wrap')
       ? canvas.parentElement : null;
     this.ctx = canvas.getContext('2d');
@@ -123,7 +132,6 @@
     this.current = null;      // the stroke being drawn
     this.ref = null;          // {w, h}: CSS size of the pad when the first stroke began
     this.view = { w: 0, h: 0, dpr: 1, s: 1, ox: 0, oy: 0 };
-    this.t0 = 0;
     this.pointerId = null;
 
     canvas.style.touchAction = 'none';
@@ -131,30 +139,10 @@
     if (!canvas.hasAttribute('role')) canvas.setAttribute('role', 'img');
     if (!canvas.hasAttribute('aria-label')) canvas.setAttribute('aria-label', '签名板');
 
-    this.inputPng = this.hiddenInput('signature_png');
-    this.inputStrokes = this.hiddenInput('strokes');
     this.bindDrawing();
-    this.bindTools();
     this.observeSize();
     this.resize();
-    this.sync();
   }
-
-  Pad.prototype.hiddenInput = function (name) {
-    if (!this.form) return null;
-    var input = this.form.querySelector('input[name="' + name + '"]');
-    if (!input) {
-      input = document.createElement('input');
-      input.type = 'hidden';
-      input.name = name;
-      this.form.appendChild(input);
-    }
-    return input;
-  };
-
-  Pad.prototype.errorBox = function () {
-    return this.form ? this.form.querySelector('[data-pad-error]') : null;
-  };
 
   Pad.prototype.inkCount = function () {
     return this.strokes.length;
@@ -183,7 +171,8 @@
   };
 
   // Model coordinates are the CSS pixels of the pad when drawing started; later sizes
-  // (rotation, resize) show the same drawing scaled to fit and centred.
+  // (rotation, resize) show the same drawing scaled uniformly to fit and centred, so it is
+  // never distorted, and the extra room can be written in (see strokesObject).
   Pad.prototype.fitView = function () {
     var v = this.view;
     if (!this.ref) {
@@ -214,11 +203,14 @@
   Pad.prototype.toModel = function (clientX, clientY, pressure, time) {
     var rect = this.canvas.getBoundingClientRect();
     var v = this.view;
+    // a finger sliding off the pad keeps writing along its edge, as on paper
+    var x = clamp(clientX - rect.left, 0, rect.width);
+    var y = clamp(clientY - rect.top, 0, rect.height);
     return {
-      x: round((clientX - rect.left - v.ox) / v.s, 1),
-      y: round((clientY - rect.top - v.oy) / v.s, 1),
-      t: Math.max(0, Math.round(time - this.t0)),
-      p: round(pressure, 3)
+      x: round((x - v.ox) / v.s, 1),
+      y: round((y - v.oy) / v.s, 1),
+      t: Math.max(0, Math.round(time - this.group.t0)),
+      p: round(clamp(pressure, 0, 1), 3)
     };
   };
 
@@ -227,31 +219,33 @@
   Pad.prototype.begin = function (clientX, clientY, pressure, time) {
     this.resize();
     if (!this.view.w) return false;
+    if (this.group.points >= MAX_POINTS) { this.group.showError(TOO_LONG_MESSAGE); return false; }
     if (!this.strokes.length) {
       this.ref = { w: this.view.w, h: this.view.h };
       this.fitView();
-      this.t0 = time;
       this.redraw();
     }
+    if (this.group.t0 === null) this.group.t0 = time;
     var pt = this.toModel(clientX, clientY, pressure, time);
     this.current = [pt];
     this.strokes.push(this.current);
+    this.group.began(this);
     this.applyTransform();
     prepareContext(this.ctx);
     drawSegment(this.ctx, this.current, strokeWidths(this.current), 0);
     if (this.wrap) this.wrap.classList.add('is-drawing', 'has-ink');
-    this.hideError();
     return true;
   };
 
   Pad.prototype.extend = function (clientX, clientY, pressure, time) {
     var pts = this.current;
-    if (!pts) return;
+    if (!pts || this.group.points >= MAX_POINTS) return;
     var pt = this.toModel(clientX, clientY, pressure, time);
     var last = pts[pts.length - 1];
     if (Math.hypot(pt.x - last.x, pt.y - last.y) < MIN_DISTANCE / this.view.s) return;
     if (pt.t <= last.t) pt.t = last.t + 1;
     pts.push(pt);
+    this.group.points++;
     // the dot drawn for a single point is replaced by the real line
     if (pts.length === 2) this.redraw();
     else {
@@ -268,7 +262,7 @@
     if (this.wrap) this.wrap.classList.remove('is-drawing');
     // redraw so the stroke's tail and widths match exactly what a later redraw shows
     this.redraw();
-    this.sync();
+    this.group.sync();
   };
 
   Pad.prototype.undo = function () {
@@ -290,26 +284,41 @@
       if (this.wrap) this.wrap.classList.remove('has-ink');
     }
     this.redraw();
-    this.sync();
   };
 
   /* -- output -- */
 
-  Pad.prototype.strokesJSON = function () {
-    return JSON.stringify({
-      width: Math.round(this.ref.w),
-      height: Math.round(this.ref.h),
-      strokes: this.strokes
-    });
+  // The wire format; strokes written in the extra room of an enlarged (rotated) pad lie
+  // outside the first size, so the box grows to hold them and everything shifts to x, y >= 0.
+  Pad.prototype.strokesObject = function () {
+    var minX = 0, minY = 0, maxX = this.ref.w, maxY = this.ref.h;
+    var i, j, pts;
+    for (i = 0; i < this.strokes.length; i++) {
+      pts = this.strokes[i];
+      for (j = 0; j < pts.length; j++) {
+        if (pts[j].x < minX) minX = pts[j].x;
+        if (pts[j].y < minY) minY = pts[j].y;
+        if (pts[j].x > maxX) maxX = pts[j].x;
+        if (pts[j].y > maxY) maxY = pts[j].y;
+      }
+    }
+    var out = [];
+    for (i = 0; i < this.strokes.length; i++) {
+      pts = this.strokes[i];
+      var copy = new Array(pts.length);
+      for (j = 0; j < pts.length; j++) {
+        copy[j] = { x: round(pts[j].x - minX, 1), y: round(pts[j].y - minY, 1), t: pts[j].t, p: pts[j].p };
+      }
+      out.push(copy);
+    }
+    return { width: Math.ceil(maxX - minX), height: Math.ceil(maxY - minY), strokes: out };
   };
 
   Pad.prototype.trimmedPNG = function () {
     var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity, maxW = 0;
-    var widthsAll = [];
     for (var i = 0; i < this.strokes.length; i++) {
       var pts = this.strokes[i];
       var widths = strokeWidths(pts);
-      widthsAll.push(widths);
       for (var j = 0; j < pts.length; j++) {
         if (pts[j].x < minX) minX = pts[j].x;
         if (pts[j].y < minY) minY = pts[j].y;
@@ -332,48 +341,6 @@
     return out.toDataURL('image/png');
   };
 
-  // Write the current drawing into the form's hidden inputs ("" when empty).
-  Pad.prototype.sync = function () {
-    var empty = !this.strokes.length;
-    if (this.inputPng) this.inputPng.value = empty ? '' : this.trimmedPNG();
-    if (this.inputStrokes) this.inputStrokes.value = empty ? '' : this.strokesJSON();
-    this.updateTools();
-    var evt;
-    try {
-      evt = new CustomEvent('signlink:pad-change', { bubbles: true, detail: { strokes: this.strokes.length } });
-    } catch (err) {
-      evt = document.createEvent('CustomEvent');
-      evt.initCustomEvent('signlink:pad-change', true, false, { strokes: this.strokes.length });
-    }
-    this.canvas.dispatchEvent(evt);
-  };
-
-  Pad.prototype.updateTools = function () {
-    if (!this.form) return;
-    var empty = !this.strokes.length;
-    var buttons = this.form.querySelectorAll('[data-pad-undo], [data-pad-clear]');
-    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = empty;
-  };
-
-  Pad.prototype.showError = function () {
-    var box = this.errorBox();
-    if (box) {
-      box.textContent = box.getAttribute('data-pad-error') || EMPTY_MESSAGE;
-      box.hidden = false;
-      if (!box.hasAttribute('role')) box.setAttribute('role', 'alert');
-    } else {
-      window.alert(EMPTY_MESSAGE);
-    }
-    if (this.wrap && this.wrap.scrollIntoView) {
-      this.wrap.scrollIntoView({ block: 'center', behavior: 'smooth' });
-    }
-  };
-
-  Pad.prototype.hideError = function () {
-    var box = this.errorBox();
-    if (box) { box.hidden = true; box.textContent = ''; }
-  };
-
   /* -- events -- */
 
   Pad.prototype.bindDrawing = function () {
@@ -385,8 +352,7 @@
         if (self.pointerId !== null) return;               // one finger draws; ignore others
         if (e.pointerType === 'mouse' && e.button !== 0) return;
         e.preventDefault();
-        var p = e.pressure > 0 ? e.pressure : 0.5;
-        if (!self.begin(e.clientX, e.clientY, p, eventTime(e))) return;
+        if (!self.begin(e.clientX, e.clientY, pressureOf(e), eventTime(e))) return;
         self.pointerId = e.pointerId;
         try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* not capturable */ }
       });
@@ -397,8 +363,7 @@
         if (!events || !events.length) events = [e];
         for (var i = 0; i < events.length; i++) {
           var ev = events[i];
-          var p = ev.pressure > 0 ? ev.pressure : 0.5;
-          self.extend(ev.clientX, ev.clientY, p, eventTime(ev));
+          self.extend(ev.clientX, ev.clientY, pressureOf(ev), eventTime(ev));
         }
       });
       var finish = function (e) {
@@ -413,7 +378,7 @@
       return;
     }
 
-    // Touch + mouse fallback (old iOS WebViews)
+    // Touch + mouse fallback (old iOS WebViews, older WeChat X5 kernels)
     var touchId = null;
     function findTouch(list) {
       for (var i = 0; i < list.length; i++) if (list[i].identifier === touchId) return list[i];
@@ -452,27 +417,6 @@
     });
   };
 
-  Pad.prototype.bindTools = function () {
-    if (!this.form) return;
-    var self = this;
-    function bind(selector, action) {
-      var buttons = self.form.querySelectorAll(selector);
-      for (var i = 0; i < buttons.length; i++) {
-        var b = buttons[i];
-        if (b.__signlinkPadTool) continue;
-        b.__signlinkPadTool = true;
-        // a <button> without a type would submit the form
-        if (b.tagName === 'BUTTON' && !b.getAttribute('type')) b.type = 'button';
-        b.addEventListener('click', function (e) {
-          e.preventDefault();
-          action();
-        });
-      }
-    }
-    bind('[data-pad-undo]', function () { self.undo(); });
-    bind('[data-pad-clear]', function () { self.clear(); });
-  };
-
   Pad.prototype.observeSize = function () {
     var self = this;
     var schedule = function () {
@@ -490,44 +434,250 @@
     }
   };
 
-  /* ---------- wiring ---------- */
-
-  function padsOfForm(form) {
-    var pads = [];
-    if (!form) return pads;
-    var canvases = form.querySelectorAll('canvas[data-signature-pad]');
-    for (var i = 0; i < canvases.length; i++) {
-      if (canvases[i].__signlinkPad) pads.push(canvases[i].__signlinkPad);
-    }
-    return pads;
+  // Stylus pressure when the device reports it; fingers and mice report 0 or a constant.
+  function pressureOf(e) {
+    return e.pressure > 0 ? e.pressure : 0.5;
   }
 
-  // True when every pad in the form has ink; shows the message on the first empty one.
-  function checkForm(form) {
-    var pads = padsOfForm(form);
-    for (var i = 0; i < pads.length; i++) {
-      if (pads[i].current) pads[i].end();
-      if (!pads[i].inkCount()) { pads[i].showError(); return false; }
-      pads[i].sync();
+  /* ---------- the pads of one form: one signature ---------- */
+  // Free mode: one pad is the signature. Character mode (data-pad-panel="chars"): one pad
+  // per character, sent as {"chars": [...]}; the server lays them out into one signature.
+
+  function Group(form) {
+    this.form = form;
+    this.pads = [];
+    this.order = [];          // pads in the order their strokes were drawn (for undo)
+    this.t0 = null;           // time of the first point of the whole signature
+    this.points = 0;
+    this.inputPng = hiddenInput(form, 'signature_png');
+    this.inputStrokes = hiddenInput(form, 'strokes');
+    this.bindTools();
+    this.followRotation();
+  }
+
+  function isLandscape() {
+    return window.innerWidth > window.innerHeight;
+  }
+
+  // Turning the phone sideways is how people ask for a bigger pad: bring it into view whole.
+  Group.prototype.followRotation = function () {
+    var self = this;
+    var landscape = isLandscape();
+    var check = function () {
+      var now = isLandscape();
+      if (now && !landscape) {
+        var pads = self.activePads();
+        var wrap = pads.length && (pads[0].wrap || pads[0].canvas);
+        if (wrap && wrap.scrollIntoView) wrap.scrollIntoView({ block: 'center' });
+      }
+      landscape = now;
+    };
+    window.addEventListener('resize', function () { window.requestAnimationFrame(check); });
+    window.addEventListener('orientationchange', function () { setTimeout(check, 250); });
+  };
+
+  function hiddenInput(form, name) {
+    var input = form.querySelector('input[name="' + name + '"]');
+    if (!input) {
+      input = document.createElement('input');
+      input.type = 'hidden';
+      input.name = name;
+      form.appendChild(input);
     }
-    return true;
+    return input;
+  }
+
+  Group.prototype.mode = function () {
+    return this.form.getAttribute('data-pad-mode') === 'chars' ? 'chars' : 'free';
+  };
+
+  // The pads that make the signature in the current mode (pads outside any panel always do).
+  Group.prototype.activePads = function () {
+    var mode = this.mode();
+    var out = [];
+    for (var i = 0; i < this.pads.length; i++) {
+      var panel = this.pads[i].canvas.closest('[data-pad-panel]');
+      if (!panel || panel.getAttribute('data-pad-panel') === mode) out.push(this.pads[i]);
+    }
+    return out;
+  };
+
+  Group.prototype.add = function (pad) {
+    this.pads.push(pad);
+  };
+
+  Group.prototype.began = function (pad) {
+    this.order.push(pad);
+    this.points++;
+    this.hideError();
+  };
+
+  Group.prototype.inkCount = function () {
+    var pads = this.activePads(), n = 0;
+    for (var i = 0; i < pads.length; i++) n += pads[i].inkCount();
+    return n;
+  };
+
+  Group.prototype.countPoints = function () {
+    var n = 0;
+    for (var i = 0; i < this.pads.length; i++) {
+      for (var j = 0; j < this.pads[i].strokes.length; j++) n += this.pads[i].strokes[j].length;
+    }
+    this.points = n;
+    if (!n) this.t0 = null;
+  };
+
+  Group.prototype.undo = function () {
+    var active = this.activePads();
+    for (var i = this.order.length - 1; i >= 0; i--) {
+      var pad = this.order[i];
+      if (active.indexOf(pad) >= 0 && pad.strokes.length) {
+        this.order.splice(i, 1);
+        pad.undo();
+        break;
+      }
+    }
+    this.countPoints();
+    this.sync();
+  };
+
+  Group.prototype.clear = function () {
+    var active = this.activePads();
+    for (var i = 0; i < active.length; i++) active[i].clear();
+    this.order = this.order.filter(function (p) { return active.indexOf(p) < 0; });
+    this.countPoints();
+    this.sync();
+  };
+
+  Group.prototype.setMode = function (mode) {
+    this.form.setAttribute('data-pad-mode', mode === 'chars' ? 'chars' : 'free');
+    var panels = this.form.querySelectorAll('[data-pad-panel]');
+    for (var i = 0; i < panels.length; i++) {
+      panels[i].hidden = panels[i].getAttribute('data-pad-panel') !== this.mode();
+    }
+    var switches = this.form.querySelectorAll('[data-pad-mode-switch]');
+    for (var k = 0; k < switches.length; k++) {
+      var on = switches[k].getAttribute('data-pad-mode-switch') === this.mode();
+      switches[k].setAttribute('aria-pressed', on ? 'true' : 'false');
+    }
+    var pads = this.activePads();
+    for (var j = 0; j < pads.length; j++) pads[j].resize();
+    this.hideError();
+    this.sync();
+  };
+
+  // Write the drawing into the form's hidden inputs ("" while incomplete).
+  Group.prototype.sync = function () {
+    var pads = this.activePads();
+    var complete = pads.length > 0;
+    for (var i = 0; i < pads.length; i++) if (!pads[i].inkCount()) complete = false;
+    var png = '', strokes = '';
+    if (complete && this.mode() === 'chars') {
+      strokes = JSON.stringify({ chars: pads.map(function (p) { return p.strokesObject(); }) });
+    } else if (complete) {
+      strokes = JSON.stringify(pads[0].strokesObject());
+      png = pads[0].trimmedPNG(); // the pad's own picture; the server renders from strokes
+    }
+    this.inputPng.value = png;
+    this.inputStrokes.value = strokes;
+    this.updateTools();
+    var detail = { strokes: this.inkCount(), complete: complete };
+    var evt;
+    try {
+      evt = new CustomEvent('signlink:pad-change', { bubbles: true, detail: detail });
+    } catch (err) {
+      evt = document.createEvent('CustomEvent');
+      evt.initCustomEvent('signlink:pad-change', true, false, detail);
+    }
+    this.form.dispatchEvent(evt);
+  };
+
+  Group.prototype.updateTools = function () {
+    var empty = !this.inkCount();
+    var buttons = this.form.querySelectorAll('[data-pad-undo], [data-pad-clear]');
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = empty;
+  };
+
+  // True when every active pad has ink; otherwise shows why and where.
+  Group.prototype.check = function () {
+    var pads = this.activePads();
+    for (var i = 0; i < pads.length; i++) if (pads[i].current) pads[i].end();
+    for (var j = 0; j < pads.length; j++) {
+      if (!pads[j].inkCount()) {
+        this.showError(pads.length > 1 ? CHAR_MESSAGE : EMPTY_MESSAGE, pads[j]);
+        return false;
+      }
+    }
+    this.sync();
+    return pads.length > 0;
+  };
+
+  Group.prototype.showError = function (message, pad) {
+    var box = this.form.querySelector('[data-pad-error]');
+    if (box) {
+      box.textContent = message;
+      box.hidden = false;
+    } else {
+      window.alert(message);
+    }
+    var target = pad && pad.wrap;
+    if (target && target.scrollIntoView) target.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  };
+
+  Group.prototype.hideError = function () {
+    var box = this.form.querySelector('[data-pad-error]');
+    if (box && !box.hidden) { box.hidden = true; box.textContent = ''; }
+  };
+
+  Group.prototype.bindTools = function () {
+    var self = this;
+    function bind(selector, action) {
+      var buttons = self.form.querySelectorAll(selector);
+      for (var i = 0; i < buttons.length; i++) {
+        var b = buttons[i];
+        if (b.__signlinkPadTool) continue;
+        b.__signlinkPadTool = true;
+        // a <button> without a type would submit the form
+        if (b.tagName === 'BUTTON' && !b.getAttribute('type')) b.type = 'button';
+        b.addEventListener('click', function (e) {
+          e.preventDefault();
+          action(e.currentTarget);
+        });
+      }
+    }
+    bind('[data-pad-undo]', function () { self.undo(); });
+    bind('[data-pad-clear]', function () { self.clear(); });
+    bind('[data-pad-mode-switch]', function (b) { self.setMode(b.getAttribute('data-pad-mode-switch')); });
+  };
+
+  /* ---------- wiring ---------- */
+
+  function groupOf(form) {
+    return form && form.__signlinkPads ? form.__signlinkPads : null;
   }
 
   function init(root) {
     var scope = root && root.querySelectorAll ? root : document;
-    var canvases = scope.querySelectorAll('canvas[data-signature-pad]');
-    var list = Array.prototype.slice.call(canvases);
+    var list = Array.prototype.slice.call(scope.querySelectorAll('canvas[data-signature-pad]'));
     if (scope.matches && scope.matches('canvas[data-signature-pad]')) list.push(scope);
+    var touched = [];
     for (var i = 0; i < list.length; i++) {
-      if (!list[i].__signlinkPad) list[i].__signlinkPad = new Pad(list[i]);
+      var canvas = list[i];
+      if (canvas.__signlinkPad) continue;
+      var form = canvas.closest('form');
+      if (!form) continue;
+      if (!form.__signlinkPads) form.__signlinkPads = new Group(form);
+      canvas.__signlinkPad = new Pad(canvas, form.__signlinkPads);
+      form.__signlinkPads.add(canvas.__signlinkPad);
+      if (touched.indexOf(form.__signlinkPads) < 0) touched.push(form.__signlinkPads);
     }
+    for (var k = 0; k < touched.length; k++) touched[k].setMode(touched[k].mode());
   }
 
   // Capture phase on document: runs before htmx's and any other submit listener on the form.
   document.addEventListener('submit', function (e) {
-    var form = e.target;
-    if (!padsOfForm(form).length) return;
-    if (!checkForm(form)) {
+    var group = groupOf(e.target);
+    if (group && !group.check()) {
       e.preventDefault();
       e.stopImmediatePropagation();
       e.stopPropagation();
@@ -535,21 +685,18 @@
   }, true);
 
   // htmx requests triggered by something other than a submit event (hx-trigger, a button's
-  // hx-post) still carry the drawing and are cancelled while the pad is empty.
+  // hx-post) still carry the drawing and are cancelled while the pad is incomplete.
   document.addEventListener('htmx:configRequest', function (e) {
     var elt = e.detail && e.detail.elt;
     if (!elt || !elt.closest) return;
-    var form = elt.tagName === 'FORM' ? elt : elt.closest('form');
-    var pads = padsOfForm(form);
-    if (!pads.length) return;
-    var verb = (e.detail.verb || '').toLowerCase();
-    if (verb === 'get') return;
-    if (!checkForm(form)) { e.preventDefault(); return; }
+    var group = groupOf(elt.tagName === 'FORM' ? elt : elt.closest('form'));
+    if (!group) return;
+    if ((e.detail.verb || '').toLowerCase() === 'get') return;
+    if (!group.check()) { e.preventDefault(); return; }
     var params = e.detail.parameters;
-    var pad = pads[0];
-    if (params && pad.inputPng && pad.inputStrokes) {
-      params.signature_png = pad.inputPng.value;
-      params.strokes = pad.inputStrokes.value;
+    if (params) {
+      params.signature_png = group.inputPng.value;
+      params.strokes = group.inputStrokes.value;
     }
   });
 
@@ -562,11 +709,19 @@
   }
 
   window.SignLinkPad = {
-    strokeCount: function (canvas) {
-      return canvas && canvas.__signlinkPad ? canvas.__signlinkPad.inkCount() : 0;
+    // strokes on this canvas; for a form, on all pads of the current mode
+    strokeCount: function (el) {
+      if (el && el.__signlinkPad) return el.__signlinkPad.inkCount();
+      var group = groupOf(el);
+      return group ? group.inkCount() : 0;
     },
-    clear: function (canvas) {
-      if (canvas && canvas.__signlinkPad) canvas.__signlinkPad.clear();
+    clear: function (el) {
+      var group = el && el.__signlinkPad ? el.__signlinkPad.group : groupOf(el);
+      if (group) group.clear();
+    },
+    setMode: function (form, mode) {
+      var group = groupOf(form);
+      if (group) group.setMode(mode);
     },
     init: init
   };
