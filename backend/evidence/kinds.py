@@ -23,6 +23,8 @@ ENVELOPE_VOIDED = "envelope.voided"  # reserved: the sender withdraws (reason)
 ENVELOPE_EXPIRED = "envelope.expired"  # reserved: the deadline passed unsigned
 ENVELOPE_COMPLETED = "envelope.completed"
 DOCUMENT_DOWNLOADED = "document.downloaded"
+DOCUMENT_LONG_TERM = "document.long_term"
+DOCUMENT_LONG_TERM_FAILED = "document.long_term_failed"
 
 LABELS: dict[str, tuple[str, str]] = {
     ENVELOPE_CREATED: ("创建合同", "envelope created"),
@@ -41,6 +43,8 @@ LABELS: dict[str, tuple[str, str]] = {
     ENVELOPE_EXPIRED: ("签署期限届满", "expired"),
     ENVELOPE_COMPLETED: ("全部签署完成", "completed"),
     DOCUMENT_DOWNLOADED: ("下载合同", "document downloaded"),
+    DOCUMENT_LONG_TERM: ("长期验证数据与文档时间戳", "long-term validation data added"),
+    DOCUMENT_LONG_TERM_FAILED: ("长期验证处理失败", "long-term validation failed"),
     # Recorded by the identity step (backend.identity).
     "identity.claimed": ("提交身份信息", "identity claimed"),
     "identity.code_sent": ("发送实名验证码", "identity code sent"),

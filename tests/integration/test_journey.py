@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import uuid
+from datetime import UTC, datetime, timedelta
 import subprocess
 from pathlib import Path
 
 from cryptography import x509
 
 from backend import signing
+from backend.envelopes.tables import DocumentRevision
 from tests.integration.journey import (
     BUYER_PHONE,
     DEALER_PHONE,
@@ -16,6 +20,17 @@ from tests.integration.journey import (
     sign_as,
     wait_for_sms,
 )
+
+
+async def wait_for_long_term(envelope_id: str, timeout: float = 30) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await DocumentRevision.exists().where(
+        (DocumentRevision.envelope == uuid.UUID(envelope_id))
+        & (DocumentRevision.reason == "long-term")
+    ):
+        assert loop.time() < deadline, "the long-term revision was not made"
+        await asyncio.sleep(0.1)
 
 
 def pdfsig_report(pdfsig: str, path: Path) -> str:
@@ -42,7 +57,12 @@ async def test_car_purchase_signed_by_buyer_then_dealer(client, auth, outbox, pd
     await sign_as(client, outbox, outbox.link_for(BUYER_PHONE), BUYER_PHONE)
     # The dealer is notified only now, and signs.
     await wait_for_sms(outbox, DEALER_PHONE)
-    status = (await client.get(f"/api/v1/envelopes/{envelope['id']}", headers=auth)).json()
+    # The worker records the notification just after the SMS provider accepted it.
+    for _ in range(100):
+        status = (await client.get(f"/api/v1/envelopes/{envelope['id']}", headers=auth)).json()
+        if status["signers"][1]["status"] != "waiting":
+            break
+        await asyncio.sleep(0.05)
     assert status["status"] == "sent"
     assert [s["status"] for s in status["signers"]] == ["signed", "notified"]
     await sign_as(client, outbox, outbox.link_for(DEALER_PHONE), DEALER_PHONE)
@@ -50,6 +70,8 @@ async def test_car_purchase_signed_by_buyer_then_dealer(client, auth, outbox, pd
     assert status["status"] == "completed"
     assert all(s["signed_at"] for s in status["signers"])
 
+    # On completion the document is made long-term verifiable (B-LTA) in the background.
+    await wait_for_long_term(envelope["id"])
     pdf = await client.get(f"/api/v1/envelopes/{envelope['id']}/pdf", headers=auth)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     downloaded = await client.get(f"{outbox.link_for(BUYER_PHONE)}/download")
@@ -61,6 +83,10 @@ async def test_car_purchase_signed_by_buyer_then_dealer(client, auth, outbox, pd
     report = signing.validate_pdf(pdf.content, [root])
     assert [s.signer_name for s in report.signatures] == ["张三", "李经理"]
     assert report.all_valid, report
+    assert report.level == "B-LTA"
+    # Still valid offline three years on, long after the one-day signer certificates.
+    later = signing.validate_pdf(pdf.content, [root], at=datetime.now(UTC) + timedelta(days=3 * 365))
+    assert later.all_valid, later
 
     # poppler agrees.
     signed = tmp_path / "signed.pdf"
