@@ -3,38 +3,58 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import unquote
 
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import Cookie, State
 from litestar.di import Provide
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.response import Template
+from litestar.params import Body
+from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import signing
+from backend import i18n, pwa, signing
 from backend.config import ROOT, Settings, get_settings
-from backend.database import prepare_sqlite
+from backend.database import close_connections, open_connections
+from backend.envelopes import completion, lifecycle, milestones
 from backend.envelopes.controllers import EnvelopeApi, SignerPages
+from backend.envelopes.flow_controllers import DeclinePages, EnvelopeFlowApi
 from backend.envelopes.services import register_jobs
 from backend.errors import AppError, FieldProblem, validation_error
+from backend.evidence import services as evidence
+from backend.evidence.controllers import EvidenceApi
+from backend.idempotency.middleware import IdempotencyMiddleware
+from backend.identity.controllers import IdentityPages, IdentityReviewApi
+from backend.identity.face_step import FaceStepPages
 from backend.jobs.services import worker_loop
 from backend.logging_setup import configure_logging, request_id_var
+from backend.metrics import InstrumentedSms
 from backend.notify.messages import CHINA
-from backend.notify.sms import get_sms_provider
+from backend.notify.sms import SmsProvider, get_sms_provider
+from backend.operations import metrics, prometheus_config, readyz
+from backend.orgs.controllers import ApiKeyApi
 from backend.orgs.services import Caller, authenticate
+from backend.pki import load_ca
+from backend.verify.controllers import VerifyController
+from backend.webhooks import services as webhooks
+from backend.webhooks.controllers import WebhookApi
 
 logger = logging.getLogger("signlink.http")
 PWA = ROOT / "pwa"
@@ -96,7 +116,10 @@ def _error_response(request: Request[Any, Any, Any], err: AppError) -> Response[
         if err.code == "link_invalid"
         else "pages/errors/error.html"
     )
-    return Template(name, context={"error": err}, status_code=err.status_code)
+    # unknown paths are answered before any middleware ran: negotiate here as well
+    lang = i18n.use(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
+    message = err.message_en if lang == "en" else err.message
+    return Template(name, context={"error": err, "message": message}, status_code=err.status_code)
 
 
 def handle_app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
@@ -207,9 +230,101 @@ async def time_stamp(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(content=reply, media_type="application/timestamp-reply")
 
 
+@get("/pki/crl", media_type="application/pkix-crl", summary="CRL of the issuing CA (DER)")
+async def revocation_list(request: Request[Any, Any, Any]) -> bytes:
+    ca: signing.CertificateAuthority = request.app.state.ca
+    return await asyncio.to_thread(ca.crl_der)
+
+
+@get("/pki/root.crl", media_type="application/pkix-crl", summary="CRL of the root CA (DER)")
+async def root_revocation_list(request: Request[Any, Any, Any]) -> bytes:
+    ca: signing.CertificateAuthority = request.app.state.ca
+    return await asyncio.to_thread(ca.root_crl_der)
+
+
+@get("/pki/issuing.cer", media_type="application/pkix-cert", summary="Issuing CA certificate")
+async def issuing_certificate(request: Request[Any, Any, Any]) -> bytes:
+    ca: signing.CertificateAuthority = request.app.state.ca
+    return ca.issuing_der()
+
+
+@get("/pki/root.cer", media_type="application/pkix-cert", summary="Root CA certificate (DER)")
+async def root_certificate(request: Request[Any, Any, Any]) -> bytes:
+    ca: signing.CertificateAuthority = request.app.state.ca
+    return ca.root_der()
+
+
+@post(
+    "/pki/ocsp",
+    summary="OCSP responder (RFC 6960)",
+    request_max_body_size=16 * 1024,
+    status_code=200,
+)
+async def ocsp_post(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """An application/ocsp-request in, an application/ocsp-response out; errors are replies."""
+    ca: signing.CertificateAuthority = request.app.state.ca
+    reply = await asyncio.to_thread(ca.ocsp_response, await request.body())
+    return Response(content=reply, media_type=signing.OCSP_RESPONSE_CONTENT_TYPE)
+
+
+@get("/pki/ocsp/{encoded:path}", summary="OCSP responder, GET form (RFC 6960 A.1)")
+async def ocsp_get(request: Request[Any, Any, Any], encoded: str) -> Response[bytes]:
+    ca: signing.CertificateAuthority = request.app.state.ca
+    try:
+        der = base64.b64decode(unquote(encoded.lstrip("/")))
+    except ValueError:
+        der = b""
+    reply = await asyncio.to_thread(ca.ocsp_response, der)
+    return Response(content=reply, media_type=signing.OCSP_RESPONSE_CONTENT_TYPE)
+
+
 @get("/", include_in_schema=False)
 async def home() -> Template:
     return Template("pages/home.html")
+
+
+@get("/sw.js", include_in_schema=False)
+async def service_worker(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The service worker, at the root so that its scope is the whole site."""
+    shell: pwa.ServiceWorker = request.app.state.shell
+    return Response(
+        content=shell.script,
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"},
+    )
+
+
+@get("/offline", include_in_schema=False)
+async def offline() -> Template:
+    """What the service worker shows for a page it cannot fetch."""
+    return Template("pages/offline.html")
+
+
+@post("/lang", include_in_schema=False, status_code=303)
+async def switch_language(
+    request: Request[Any, Any, Any],
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    settings: Settings,
+) -> Redirect:
+    """The header's language switch: remember the choice, go back to the same page."""
+    back = data.get("next") or pwa.referer_path(
+        request.headers.get("referer"), request.headers.get("host")
+    )
+    response = Redirect(path=pwa.safe_next(back), status_code=303)
+    lang = data.get("lang", "")
+    if lang in i18n.LANGUAGES:
+        response.set_cookie(
+            Cookie(
+                key=i18n.COOKIE,
+                value=lang,
+                path="/",
+                max_age=365 * 24 * 3600,
+                samesite="lax",
+                httponly=True,
+                secure=settings.secure_cookies,
+            )
+        )
+    return response
 
 
 def _htmx_script() -> str:
@@ -221,21 +336,29 @@ def _china_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(CHINA).strftime(fmt) if value else ""
 
 
+def register_background_work(settings: Settings) -> SmsProvider:
+    """Job handlers and audit listeners: the same in the web process and in a worker."""
+    sms = InstrumentedSms(get_sms_provider(settings))
+    register_jobs(settings, sms)
+    lifecycle.register_jobs(settings, sms)
+    evidence.register_jobs(settings)
+    completion.register_jobs(settings)
+    webhooks.register(settings)
+    return sms
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    i18n.load_catalogues(PWA / "locale")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await prepare_sqlite()
-        app.state.ca = await asyncio.to_thread(
-            signing.CertificateAuthority.load_or_create,
-            settings.pki_dir,
-            settings.master_key_bytes(),
-        )
-        app.state.sms = get_sms_provider(settings)
-        register_jobs(settings, app.state.sms)
-        worker = asyncio.create_task(worker_loop()) if settings.run_worker else None
+        await open_connections()  # SQLite in WAL mode
+        app.state.ca = await load_ca(settings)
+        app.state.sms = register_background_work(settings)
+        lease = timedelta(seconds=settings.job_lease_seconds)
+        worker = asyncio.create_task(worker_loop(lease=lease)) if settings.run_worker else None
         try:
             yield
         finally:
@@ -243,20 +366,50 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
+            await close_connections()
 
     def engine_callback(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.globals["htmx_src"] = _htmx_script()
         env.filters["china_time"] = _china_time
+        env.add_extension("jinja2.ext.i18n")
+        env.install_gettext_callables(  # type: ignore[attr-defined]
+            i18n.gettext, i18n.ngettext, newstyle=True
+        )
+        env.globals["current_lang"] = i18n.current
+        env.globals["role_label"] = i18n.role_label
+        env.globals["in_app_browser"] = pwa.in_app_browser
+        env.globals["return_path"] = pwa.return_path
+        env.globals["milestone_history"] = milestones.for_page
 
     return Litestar(
         route_handlers=[
             healthz,
+            readyz,
+            metrics,
             root_pem,
             time_stamp,
+            revocation_list,
+            root_revocation_list,
+            issuing_certificate,
+            root_certificate,
+            ocsp_post,
+            ocsp_get,
+            VerifyController,
             home,
+            offline,
+            service_worker,
+            switch_language,
             EnvelopeApi,
+            EnvelopeFlowApi,
+            DeclinePages,
+            EvidenceApi,
+            WebhookApi,
+            ApiKeyApi,
             SignerPages,
+            FaceStepPages,
+            IdentityPages,
+            IdentityReviewApi,
             create_static_files_router(path="/static", directories=[PWA / "static"]),
         ],
         dependencies={
@@ -283,8 +436,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer")}
             ),
         ),
-        middleware=[RequestContextMiddleware],
+        middleware=[
+            RequestContextMiddleware,
+            i18n.LocaleMiddleware,
+            prometheus_config().middleware,
+            IdempotencyMiddleware,
+        ],
         lifespan=[lifespan],
+        state=State({"shell": pwa.ServiceWorker.from_dir(PWA)}),
         request_max_body_size=2_000_000,
         debug=False,
     )

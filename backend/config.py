@@ -149,6 +149,22 @@ class Settings:
         20 * 1024 * 1024,
     )
 
+    reminder_before_hours: int = _doc(
+        "Automatic SMS reminder to whoever has not signed yet, this many hours before the "
+        "deadline (0: no automatic reminder).",
+        24,
+    )
+    remind_cooldown_seconds: int = _doc(
+        "Minimum wait between two reminders to the same signer (manual resend included).", 3600
+    )
+    batch_max_rows: int = _doc(
+        "Most envelopes in one batch (CSV upload or POST /api/v1/envelopes/batch).", 1000
+    )
+    member_session_hours: int = _doc(
+        "How long an organisation member stays logged in on the phone pages.", 12
+    )
+    stamp_batch_max: int = _doc("Most documents stamped with one intent check.", 200)
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)

@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import weakref
 from datetime import UTC, datetime
+from typing import Any
 
+import aiosqlite
+import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.querystring import QueryString
 
 
 def engine() -> Engine:
@@ -41,6 +47,94 @@ async def prepare_sqlite() -> None:
     db = engine()
     if isinstance(db, SQLiteEngine):
         await db.run_ddl("PRAGMA journal_mode=WAL")
+
+
+# ---------------------------------------------------------------- hot read path
+
+# Piccolo opens a new connection for every query outside a transaction (and on SQLite a
+# new thread as well). Hot read-only paths (the signer's landing page) use connections
+# kept per event loop instead: one read-only connection on SQLite -- in WAL mode every
+# statement still sees the latest committed data -- or a small pool on PostgreSQL.
+# Per loop, because tests run the app in one loop and call services from another, and a
+# connection belongs to the loop that opened it (so Piccolo's engine-wide pool cannot be
+# used here).
+_readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiosqlite.Connection] = (
+    weakref.WeakKeyDictionary()
+)
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncpg.Pool] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _sqlite_reader(db: SQLiteEngine) -> aiosqlite.Connection:
+    loop = asyncio.get_running_loop()
+    conn = _readers.get(loop)
+    if conn is None:
+        conn = await aiosqlite.connect(**db.connection_kwargs)
+        conn.row_factory = dict_factory  # type: ignore[assignment]
+        await conn.execute("PRAGMA query_only = 1")
+        if (raced := _readers.get(loop)) is not None:
+            await conn.close()
+            return raced
+        _readers[loop] = conn
+    return conn
+
+
+async def _pg_pool(db: PostgresEngine) -> asyncpg.Pool:
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None:
+        pool = await asyncpg.create_pool(**db.config, min_size=1, max_size=8)
+        if (raced := _pools.get(loop)) is not None:
+            await pool.close()
+            return raced
+        _pools[loop] = pool
+    return pool
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Rows of one read-only query (``{}`` placeholders, as in Piccolo's ``raw``).
+
+    Outside a transaction it runs on this loop's kept connection(s); inside one, through
+    the engine, so that it sees the transaction's own writes."""
+    db = engine()
+    query = QueryString(sql, *args)
+    if db.current_transaction.get() is None:  # type: ignore[attr-defined]
+        compiled, values = query.compile_string(engine_type=db.engine_type)
+        if isinstance(db, SQLiteEngine):
+            conn = await _sqlite_reader(db)
+            try:
+                async with conn.execute(compiled, values) as cursor:
+                    return list(await cursor.fetchall())  # type: ignore[arg-type]
+            except (aiosqlite.Error, ValueError):
+                # A broken handle (file replaced, closed): drop it, answer through the engine.
+                if _readers.get(loop := asyncio.get_running_loop()) is conn:
+                    del _readers[loop]
+                    await conn.close()
+        elif isinstance(db, PostgresEngine):
+            pool = await _pg_pool(db)
+            async with pool.acquire() as pg:
+                return [dict(r) for r in await pg.fetch(compiled, *values)]
+    return list(db.transform_response_to_dicts(await db.run_querystring(query)))
+
+
+async def open_connections() -> None:
+    """At start-up (SQLite): write-ahead logging, so readers go on while one request writes."""
+    await prepare_sqlite()
+
+
+async def close_connections() -> None:
+    """At shutdown: this loop's kept connections."""
+    loop = asyncio.get_running_loop()
+    conn = _readers.pop(loop, None)
+    if conn is not None:
+        await conn.close()
+    pool = _pools.pop(loop, None)
+    if pool is not None:
+        try:
+            await asyncio.wait_for(pool.close(), 5)
+        except TimeoutError:
+            pool.terminate()
 
 
 def migrate() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from backend.documents import identifiers
 from backend.documents.amounts import format_yuan, rmb_uppercase
@@ -31,12 +32,41 @@ ContextBuilder = Callable[[Mapping[str, object]], dict[str, object]]
 
 
 @dataclass(frozen=True)
+class Milestone:
+    """A business status the envelope reaches when one role's signature lands."""
+
+    key: str  # "in_transit"
+    label: str  # "运输中"
+    label_en: str  # "In transit"
+
+
+@dataclass(frozen=True)
 class RoleSpec:
-    """A party who signs: ``key`` is used in field names (``sig_<key>``)."""
+    """A party who signs: ``key`` is used in field names (``sig_<key>``).
+
+    ``order`` is the default signing group (roles sharing a number sign in parallel;
+    0 means "after the roles listed before it"); ``milestone`` is set when this role signs.
+    """
 
     key: str
     label: str
     label_en: str
+    order: int = 0
+    milestone: Milestone | None = None
+
+    def describe(self) -> dict[str, object]:
+        described: dict[str, object] = {
+            "key": self.key,
+            "label": self.label,
+            "label_en": self.label_en,
+        }
+        if self.milestone is not None:
+            described["milestone"] = {
+                "key": self.milestone.key,
+                "label": self.milestone.label,
+                "label_en": self.milestone.label_en,
+            }
+        return described
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,28 @@ class ContractTemplate:
     html_template: str = field(repr=False)
     cross_check: CrossCheck = field(repr=False, compare=False)
     build_context: ContextBuilder = field(repr=False, compare=False)
+    description: str = ""  # one line for pickers and share cards
+
+    def default_orders(self) -> dict[str, int]:
+        """Role → signing group: explicit ``order`` or one group per role in list order."""
+        orders: dict[str, int] = {}
+        for position, role in enumerate(self.roles, start=1):
+            orders[role.key] = role.order or position
+        return orders
+
+    def role(self, key: str) -> RoleSpec | None:
+        return next((r for r in self.roles if r.key == key), None)
+
+    def example_data(self) -> dict[str, object]:
+        """Every field's example, nested: valid input for previews and API docs."""
+        data: dict[str, object] = {}
+        for spec in self.fields:
+            *parents, leaf = spec.path.split(".")
+            node = data
+            for name in parents:
+                node = node.setdefault(name, {})  # type: ignore[assignment]
+            node[leaf] = spec.example
+        return data
 
     def validate(
         self, data: Mapping[str, object], *, today: date | None = None
@@ -76,7 +128,8 @@ class ContractTemplate:
             "version": self.version,
             "title": self.title,
             "title_en": self.title_en,
-            "roles": [{"key": r.key, "label": r.label, "label_en": r.label_en} for r in self.roles],
+            "description": self.description,
+            "roles": [{**r.describe(), "order": self.default_orders()[r.key]} for r in self.roles],
             "fields": self.describe_fields(),
         }
 
@@ -203,14 +256,21 @@ CAR_PURCHASE = ContractTemplate(
     html_template="car_purchase.html",
     cross_check=_car_cross_check,
     build_context=_car_context,
+    description="4S 店整车销售：车辆、价款、交付与三包",
 )
 
-_TEMPLATES = {t.key: t for t in (CAR_PURCHASE,)}
+
+@cache
+def _registry() -> dict[str, ContractTemplate]:
+    # The automotive-chain templates build on the helpers above (imported late: a cycle).
+    from backend.documents import chain_templates
+
+    return {t.key: t for t in (CAR_PURCHASE, *chain_templates.TEMPLATES)}
 
 
 def get_template(key: str) -> ContractTemplate | None:
-    return _TEMPLATES.get(key)
+    return _registry().get(key)
 
 
 def list_templates() -> list[ContractTemplate]:
-    return list(_TEMPLATES.values())
+    return list(_registry().values())

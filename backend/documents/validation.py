@@ -54,6 +54,14 @@ class Invalid(Exception):
         self.message_en = message_en
 
 
+class InvalidItems(Exception):
+    """Raised by a list cleaner: one error per bad row, paths relative (``[3].vin``)."""
+
+    def __init__(self, errors: Iterable[FieldError]) -> None:
+        self.errors: tuple[FieldError, ...] = tuple(errors)
+        super().__init__("; ".join(f"{e.path}: {e.message_en}" for e in self.errors))
+
+
 @dataclass(frozen=True)
 class CleanOptions:
     """``today`` is None when re-rendering stored data: dates may be in the past."""
@@ -74,6 +82,7 @@ class FieldSpec:
     example: object
     clean: Cleaner = field(repr=False, compare=False)
     max_length: int | None = None
+    items: tuple[FieldSpec, ...] = ()  # the columns of one row, for type "array"
 
     def describe(self) -> dict[str, object]:
         described: dict[str, object] = {
@@ -86,6 +95,8 @@ class FieldSpec:
         }
         if self.max_length is not None:
             described["max_length"] = self.max_length
+        if self.items:
+            described["items"] = [item.describe() for item in self.items]
         return described
 
 
@@ -128,6 +139,11 @@ def clean_fields(
                     value = spec.clean(raw, options)
                 except Invalid as problem:
                     errors.append(FieldError(spec.path, problem.message, problem.message_en))
+                except InvalidItems as problem:
+                    errors += [
+                        FieldError(spec.path + e.path, e.message, e.message_en)
+                        for e in problem.errors
+                    ]
             out[leaf] = value
     return cleaned, errors
 
@@ -366,5 +382,61 @@ def date_cleaner(label: str, label_en: str, *, not_in_past: bool) -> Cleaner:
                 f"{label_en} must not be before today ({options.today.isoformat()})",
             )
         return day.isoformat()
+
+    return clean
+
+
+def integer_cleaner(label: str, label_en: str, *, minimum: int, maximum: int) -> Cleaner:
+    """A whole number within [minimum, maximum]; "24" is accepted as well as 24."""
+
+    def clean(value: object, options: CleanOptions) -> int:
+        text = str(value).strip() if isinstance(value, int | str) else ""
+        if isinstance(value, bool) or not re.fullmatch(r"-?\d{1,9}", text):
+            raise Invalid(f"{label}应为整数", f"{label_en} must be a whole number")
+        number = int(text)
+        if not minimum <= number <= maximum:
+            raise Invalid(
+                f"{label}应在 {minimum}–{maximum} 之间",
+                f"{label_en} must be between {minimum} and {maximum}",
+            )
+        return number
+
+    return clean
+
+
+def list_cleaner(
+    items: tuple[FieldSpec, ...], label: str, label_en: str, *, min_items: int, max_items: int
+) -> Cleaner:
+    """A list of rows, each cleaned like a small template; every bad cell is reported.
+
+    Errors carry the row in their path (``vehicles[2].vin``) and the row number
+    (counting from 1, as a person reads a table) in their message.
+    """
+
+    def clean(value: object, options: CleanOptions) -> list[dict[str, object]]:
+        if not isinstance(value, list):
+            raise Invalid(f"{label}应为列表", f"{label_en} must be a list")
+        if not min_items <= len(value) <= max_items:
+            raise Invalid(
+                f"{label}应有 {min_items}–{max_items} 行（当前 {len(value)} 行）",
+                f"{label_en} must have {min_items}–{max_items} rows (got {len(value)})",
+            )
+        rows: list[dict[str, object]] = []
+        errors: list[FieldError] = []
+        for index, raw in enumerate(value):
+            row, row_errors = clean_fields(items, raw, options)
+            rows.append(row)
+            for e in row_errors:
+                suffix = f".{e.path}" if e.path else ""
+                errors.append(
+                    FieldError(
+                        f"[{index}]{suffix}",
+                        f"第{index + 1}行：{e.message}",
+                        f"Row {index + 1}: {e.message_en}",
+                    )
+                )
+        if errors:
+            raise InvalidItems(errors)
+        return rows
 
     return clean

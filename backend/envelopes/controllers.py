@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from backend import documents
 from backend.config import Settings
-from backend.envelopes import schemas, services, urls
+from backend.envelopes import listing, schemas, services, urls
 from backend.envelopes.services import SignerContext
 from backend.errors import AppError
 from backend.orgs.services import Caller
@@ -34,6 +34,18 @@ class EnvelopeApi(Controller):
     ) -> schemas.EnvelopeOut:
         envelope_id = await services.create_envelope(caller, data, settings)
         return await services.envelope_out(envelope_id, caller.organisation_id)
+
+    @get(urls.API_ENVELOPES, summary="Envelopes, newest first (cursor pagination)")
+    async def list_envelopes(
+        self,
+        caller: Caller,
+        status: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> listing.EnvelopePage:
+        return await listing.list_envelopes(
+            caller.organisation_id, status=status, limit=limit, cursor=cursor
+        )
 
     @get(urls.API_ENVELOPE, summary="Status and signers of an envelope")
     async def show(self, envelope_id: uuid.UUID, caller: Caller) -> schemas.EnvelopeOut:
@@ -56,8 +68,10 @@ class EnvelopeApi(Controller):
                 version=t.version,
                 title=t.title,
                 title_en=t.title_en,
-                roles=[{"key": r.key, "label": r.label, "label_en": r.label_en} for r in t.roles],
+                roles=t.describe()["roles"],  # type: ignore[arg-type]
                 fields=t.describe_fields(),
+                description=t.description,
+                preview_url=f"/api/v1/templates/{t.key}/preview.pdf",
             )
             for t in documents.list_templates()
         ]
@@ -208,9 +222,8 @@ class SignerPages(Controller):
         ctx = await _context(token)
         session = request.cookies.get(SESSION_COOKIE)
         try:
-            png = await services.submit_handwriting(
-                ctx, session, data.get("signature_png", ""), settings
-            )
+            # The vector strokes are the signature; the pad's own PNG is only its live preview.
+            png = await services.submit_handwriting(ctx, session, data.get("strokes", ""), settings)
         except AppError as exc:
             if not exc.code.startswith("handwriting"):
                 raise

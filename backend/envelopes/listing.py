@@ -13,7 +13,7 @@ from backend.envelopes.tables import Envelope
 from backend.errors import FieldProblem, validation_error
 from backend.pagination import check_limit, next_cursor, older_than
 
-STATUSES = ("sent", "completed", "expired", "declined", "voided")
+STATUSES = ("draft", "sent", "completed", "expired", "declined", "voided")
 
 
 class EnvelopeSummary(msgspec.Struct):
@@ -52,7 +52,8 @@ async def list_envelopes(
             )
         # "expired" is a sent envelope past its deadline (see services.effective_status).
         if status == "expired":
-            where = where & (Envelope.status == "sent") & (Envelope.expires_at < now)
+            overdue = (Envelope.status == "sent") & (Envelope.expires_at < now)
+            where = where & ((Envelope.status == "expired") | overdue)
         elif status == "sent":
             where = where & (Envelope.status == "sent") & (Envelope.expires_at >= now)
         else:

@@ -38,6 +38,18 @@ class SignerOut(msgspec.Struct):
     notified_at: datetime | None
     viewed_at: datetime | None
     signed_at: datetime | None
+    declined_at: datetime | None = None
+    decline_reason: str | None = None
+    reminded_at: datetime | None = None
+    milestone: str | None = None  # what this role's signature sets (waybill: in_transit)
+
+
+class MilestoneOut(msgspec.Struct):
+    key: str
+    label: str
+    label_en: str
+    role: str
+    at: datetime
 
 
 class EnvelopeOut(msgspec.Struct):
@@ -53,6 +65,20 @@ class EnvelopeOut(msgspec.Struct):
     completed_at: datetime | None
     signers: list[SignerOut]
     pdf_url: str
+    milestone: str | None = None
+    milestones: list[MilestoneOut] = msgspec.field(default_factory=list)
+    # The decline or void reason, once the envelope ended that way.
+    status_reason: str | None = None
+    batch_id: str | None = None
+
+
+class ReasonIn(msgspec.Struct):
+    reason: str
+
+
+class RemindOut(msgspec.Struct):
+    signer_id: str
+    queued_at: datetime
 
 
 class TemplateOut(msgspec.Struct):
@@ -60,5 +86,7 @@ class TemplateOut(msgspec.Struct):
     version: int
     title: str
     title_en: str
-    roles: list[dict[str, str]]
+    roles: list[dict[str, Any]]
     fields: list[dict[str, Any]]
+    description: str = ""
+    preview_url: str = ""

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
+import asyncio
+import functools
+import itertools
 import logging
 import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from PIL import Image, UnidentifiedImageError
+from piccolo.table import Table
 
 from backend import documents, signing
 from backend.config import Settings
-from backend.database import transaction, utcnow
-from backend.envelopes import schemas
+from backend.database import fetch, transaction, utcnow
+from backend.envelopes import milestones, schemas
 from backend.envelopes.tables import DocumentRevision, Envelope, PageImage, Signer
 from backend.errors import AppError, FieldProblem, validation_error
+from backend.evidence import services as evidence
 from backend.evidence.services import append_event
 from backend.identity import services as identity
 from backend.jobs import services as jobs
@@ -29,15 +30,17 @@ from backend.notify import messages
 from backend.notify.sms import SmsProvider
 from backend.orgs.services import Caller
 from backend.orgs.tables import Organisation
+from ml import handwriting
 
 logger = logging.getLogger("signlink.envelopes")
+TableT = TypeVar("TableT", bound=Table)
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 IDENTITY_LEVELS = ("none", "phone3", "bank4", "face")
 INTENT_METHODS = ("sms", "face")
 PAGE_WIDTH = 1080
-MAX_HANDWRITING_BYTES = 1_000_000
 LINK_PURPOSE = "signlink/link/v1"
+LONG_TERM_JOB = "document.long_term"
 
 
 # ---------------------------------------------------------------- creation
@@ -116,6 +119,28 @@ def _check_signers(
             problems.append(
                 FieldProblem(f"{path}.order", "签署顺序应为 1–50 的整数。", "order must be 1–50.")
             )
+    phones: dict[str, int] = {}
+    for i, s in enumerate(signers):
+        phone = normalise_phone(s.phone)
+        if MOBILE.match(phone) and phone in phones:
+            problems.append(
+                FieldProblem(
+                    f"signers[{i}].phone",
+                    f"该手机号已用于第 {phones[phone] + 1} 位签署人，每位签署人需使用本人手机号。",
+                    f"This phone is already used by signer {phones[phone] + 1}; "
+                    "each signer needs their own phone.",
+                )
+            )
+        phones.setdefault(phone, i)
+    given = [s.order is not None for s in signers]
+    if any(given) and not all(given):
+        problems.append(
+            FieldProblem(
+                "signers",
+                "请为所有签署人填写签署顺序，或全部不填（按模板默认顺序）。",
+                "Give every signer an order, or none (the template's default order).",
+            )
+        )
     missing = [r for r in roles if r not in seen]
     if signers and missing:
         problems.append(
@@ -155,18 +180,41 @@ def signer_link(settings: Settings, signer_id: uuid.UUID, nonce: str) -> str:
     return f"{settings.public_url}/s/{signer_token(signer_id, nonce)}"
 
 
-async def create_envelope(
-    caller: Caller, body: schemas.CreateEnvelope, settings: Settings
-) -> uuid.UUID:
+RENDER_JOB = "document.render"
+
+
+@dataclass(frozen=True)
+class PlannedSigner:
+    role: documents.RoleSpec
+    given: schemas.SignerIn
+    order: int
+
+
+@dataclass(frozen=True)
+class EnvelopeDraft:
+    """A creation request that passed every check: nothing is stored yet."""
+
+    template: documents.ContractTemplate
+    cleaned: dict[str, Any]
+    signers: tuple[PlannedSigner, ...]
+    callback_url: str | None
+
+
+def _unknown_template(key: str) -> AppError:
+    known = ", ".join(t.key for t in documents.list_templates())
+    return AppError(
+        code="unknown_template",
+        message=f"模板“{key}”不存在。可用模板：{known}。",
+        message_en=f"Unknown template {key!r}. Available: {known}.",
+        fields=[FieldProblem("template", "模板不存在。", "Unknown template.")],
+    )
+
+
+def check_envelope(body: schemas.CreateEnvelope) -> tuple[EnvelopeDraft | None, list[FieldProblem]]:
+    """Every problem with a creation request (data, signers, order), or the draft to store."""
     template = documents.get_template(body.template)
     if template is None:
-        known = ", ".join(t.key for t in documents.list_templates())
-        raise AppError(
-            code="unknown_template",
-            message=f"模板“{body.template}”不存在。可用模板：{known}。",
-            message_en=f"Unknown template {body.template!r}. Available: {known}.",
-            fields=[FieldProblem("template", "模板不存在。", "Unknown template.")],
-        )
+        return None, [FieldProblem("template", "模板不存在。", "Unknown template.")]
     problems = _check_signers(template, body.signers) + _check_callback(body.callback_url)
     cleaned: dict[str, Any] = {}
     try:
@@ -174,96 +222,214 @@ async def create_envelope(
     except documents.TemplateDataError as exc:
         problems += [FieldProblem(f"data.{e.path}", e.message, e.message_en) for e in exc.errors]
     if problems:
-        raise validation_error(problems)
+        return None, problems
+    defaults = template.default_orders()
+    planned = tuple(
+        PlannedSigner(role, s, s.order or defaults[role.key])
+        for s in body.signers
+        if (role := template.role(s.role)) is not None
+    )
+    order_problems = _check_order(template, planned)
+    if order_problems:
+        return None, order_problems
+    return EnvelopeDraft(template, cleaned, planned, body.callback_url), []
 
-    now = utcnow()
-    envelope_id = uuid.uuid4()
-    number = _new_number(now)
-    by_role = {s.role: s for s in body.signers}
-    ordered = sorted(
-        template.roles,
-        key=lambda r: by_role[r.key].order or template.roles.index(r) + 1,
-    )
-    rendered = await documents.async_render_document(
-        template,
-        cleaned,
-        document_number=number,
-        signers={role: s.name.strip() for role, s in by_role.items()},
-    )
-    slots = {slot.role: slot for slot in rendered.slots}
-    async with transaction():
-        await Envelope.insert(
-            Envelope(
-                id=envelope_id,
-                organisation=caller.organisation_id,
-                number=number,
-                template=template.key,
-                template_version=template.version,
-                title=template.title,
-                status="draft",
-                data_sealed=seal(_json(cleaned)),
-                current_sha256=rendered.sha256,
-                callback_url=body.callback_url,
-                expires_at=now + timedelta(days=settings.envelope_ttl_days),
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await DocumentRevision.insert(
-            DocumentRevision(
-                id=uuid.uuid4(),
-                envelope=envelope_id,
-                seq=1,
-                sha256=rendered.sha256,
-                pdf=rendered.pdf,
-                page_count=rendered.page_count,
-                reason="rendered",
-                created_at=now,
-            )
-        )
-        first_order = None
-        for position, role in enumerate(ordered, start=1):
-            s = by_role[role.key]
-            order = s.order or position
-            first_order = order if first_order is None else min(first_order, order)
-            signer_id = uuid.uuid4()
-            nonce = secrets.token_hex(8)
-            phone = normalise_phone(s.phone)
-            await Signer.insert(
-                Signer(
-                    id=signer_id,
-                    envelope=envelope_id,
-                    role=role.key,
-                    role_label=role.label,
-                    name=s.name.strip(),
-                    phone_sealed=seal(phone),
-                    phone_masked=mask_phone(phone),
-                    routing_order=order,
-                    identity_level=s.identity,
-                    intent_method=s.intent,
-                    field_name=slots[role.key].field_name,
-                    status="waiting",
-                    link_nonce=nonce,
-                    token_hash=sha256_hex(signer_token(signer_id, nonce)),
+
+def _check_order(
+    template: documents.ContractTemplate, planned: tuple[PlannedSigner, ...]
+) -> list[FieldProblem]:
+    """Milestones happen in the template's sequence: a receipt cannot come before pick-up."""
+    steps = [p for p in planned if p.role.milestone is not None]
+    position = {r.key: i for i, r in enumerate(template.roles)}
+    steps.sort(key=lambda p: position[p.role.key])
+    for before, after in itertools.pairwise(steps):
+        if after.order <= before.order:
+            assert before.role.milestone and after.role.milestone
+            return [
+                FieldProblem(
+                    "signers",
+                    f"签署顺序无法完成：{after.role.label}（{after.role.milestone.label}）"
+                    f"必须在{before.role.label}（{before.role.milestone.label}）之后签署。",
+                    f"This order cannot complete: {after.role.key} "
+                    f"({after.role.milestone.key}) must sign after {before.role.key}.",
                 )
-            )
-        await append_event(
-            envelope_id,
-            "envelope.created",
-            actor=caller.organisation_name,
-            data={
-                "template": template.key,
-                "template_version": template.version,
-                "document_sha256": rendered.sha256,
-                "api_key": str(caller.api_key_id),
-            },
-        )
-        await _send(envelope_id, order=first_order or 1)
-        await Envelope.update({Envelope.status: "sent"}).where(Envelope.id == envelope_id)
-        await append_event(envelope_id, "envelope.sent", actor=caller.organisation_name)
+            ]
+    return []
+
+
+async def create_envelope(
+    caller: Caller,
+    body: schemas.CreateEnvelope,
+    settings: Settings,
+    *,
+    queued: bool = False,
+) -> uuid.UUID:
+    """Check, store and send an envelope.
+
+    ``queued``: store the draft and its signers now and leave rendering and the first SMS
+    to a ``document.render`` job (batches, phone pages); otherwise render before answering.
+    """
+    if documents.get_template(body.template) is None:
+        raise _unknown_template(body.template)
+    draft, problems = check_envelope(body)
+    if draft is None:
+        raise validation_error(problems)
+    if queued:
+        async with transaction():
+            envelope_id = await insert_draft(caller, draft, settings)
+            await jobs.enqueue(RENDER_JOB, {"envelope_id": str(envelope_id)})
+        jobs.wake_worker()
+        return envelope_id
+    number = _new_number(utcnow())
+    rendered = await documents.async_render_document(
+        draft.template,
+        draft.cleaned,
+        document_number=number,
+        signers={p.role.key: p.given.name.strip() for p in draft.signers},
+    )
+    async with transaction():
+        envelope_id = await insert_draft(caller, draft, settings, number=number)
+        await store_rendered(envelope_id, rendered, actor=caller.organisation_name)
     jobs.wake_worker()
     logger.info("envelope created", extra={"fields": {"envelope": str(envelope_id)}})
     return envelope_id
+
+
+async def insert_draft(
+    caller: Caller,
+    draft: EnvelopeDraft,
+    settings: Settings,
+    *,
+    number: str | None = None,
+    batch_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """The envelope (status draft, no document yet) and its signers, in the caller's transaction."""
+    now = utcnow()
+    envelope_id = uuid.uuid4()
+    template = draft.template
+    await Envelope.insert(
+        Envelope(
+            id=envelope_id,
+            organisation=caller.organisation_id,
+            number=number or _new_number(now),
+            template=template.key,
+            template_version=template.version,
+            title=template.title,
+            status="draft",
+            data_sealed=seal(_json(draft.cleaned)),
+            current_sha256="",
+            callback_url=draft.callback_url,
+            expires_at=now + timedelta(days=settings.envelope_ttl_days),
+            created_at=now,
+            updated_at=now,
+            batch=batch_id,
+        )
+    )
+    rows = []
+    for planned in sorted(draft.signers, key=lambda p: p.order):
+        s = planned.given
+        signer_id = uuid.uuid4()
+        nonce = secrets.token_hex(8)
+        phone = normalise_phone(s.phone)
+        rows.append(
+            Signer(
+                id=signer_id,
+                envelope=envelope_id,
+                role=planned.role.key,
+                role_label=planned.role.label,
+                name=s.name.strip(),
+                phone_sealed=seal(phone),
+                phone_masked=mask_phone(phone),
+                routing_order=planned.order,
+                identity_level=s.identity,
+                intent_method=s.intent,
+                field_name=f"sig_{planned.role.key}",
+                status="waiting",
+                link_nonce=nonce,
+                token_hash=sha256_hex(signer_token(signer_id, nonce)),
+            )
+        )
+    await Signer.insert(*rows)
+    await append_event(
+        envelope_id,
+        "envelope.created",
+        actor=caller.organisation_name,
+        data={
+            "template": template.key,
+            "template_version": template.version,
+            "api_key": str(caller.api_key_id),
+            **({"batch": str(batch_id)} if batch_id else {}),
+        },
+    )
+    return envelope_id
+
+
+async def store_rendered(
+    envelope_id: uuid.UUID, rendered: documents.RenderedDocument, *, actor: str | None
+) -> bool:
+    """Attach the first revision to a draft and send it (in the caller's transaction).
+
+    False when the envelope is no longer a draft (rendered meanwhile, or voided)."""
+    now = utcnow()
+    moved = (
+        await Envelope.update(
+            {
+                Envelope.current_sha256: rendered.sha256,
+                Envelope.status: "sent",
+                Envelope.updated_at: now,
+            }
+        )
+        .where((Envelope.id == envelope_id) & (Envelope.status == "draft"))
+        .returning(Envelope.expires_at)
+    )
+    if not moved:
+        return False
+    await DocumentRevision.insert(
+        DocumentRevision(
+            id=uuid.uuid4(),
+            envelope=envelope_id,
+            seq=1,
+            sha256=rendered.sha256,
+            pdf=rendered.pdf,
+            page_count=rendered.page_count,
+            reason="rendered",
+            created_at=now,
+        )
+    )
+    orders = await Signer.select(Signer.routing_order).where(Signer.envelope == envelope_id)
+    await _send(envelope_id, order=min(r["routing_order"] for r in orders))
+    await append_event(
+        envelope_id,
+        "envelope.sent",
+        actor=actor or "",
+        data={"document_sha256": rendered.sha256},
+    )
+    from backend.envelopes import lifecycle  # the deadline jobs; lifecycle imports this module
+
+    await lifecycle.schedule_deadline(envelope_id, moved[0]["expires_at"])
+    return True
+
+
+async def render_draft(envelope_id: uuid.UUID) -> None:
+    """The ``document.render`` job: render a queued draft, then send it (idempotent)."""
+    env = await Envelope.objects().where(Envelope.id == envelope_id).first()
+    if env is None or env.status != "draft":
+        return
+    template = documents.get_template(env.template)
+    if template is None or template.version != env.template_version:
+        raise RuntimeError(f"template {env.template} v{env.template_version} is not available")
+    signers = await Signer.select(Signer.role, Signer.name).where(Signer.envelope == env.id)
+    import json
+
+    rendered = await documents.async_render_document(
+        template,
+        json.loads(unseal(env.data_sealed)),
+        document_number=env.number,
+        signers={r["role"]: r["name"] for r in signers},
+    )
+    async with transaction():
+        await store_rendered(env.id, rendered, actor=None)
+    jobs.wake_worker()
 
 
 async def _send(envelope_id: uuid.UUID, order: int) -> None:
@@ -292,6 +458,12 @@ async def envelope_out(envelope_id: uuid.UUID, organisation_id: uuid.UUID) -> sc
     )
     if env is None:
         raise not_found()
+    if env.status == "sent" and utcnow() > env.expires_at:
+        from backend.envelopes import lifecycle  # imports this module
+
+        await lifecycle.expire(env.id)  # on access, in case the deadline job has not run yet
+    template = documents.get_template(env.template)
+    reached = {r.key: r.milestone.key for r in (template.roles if template else ()) if r.milestone}
     signers = await Signer.objects().where(Signer.envelope == env.id).order_by(Signer.routing_order)
     return schemas.EnvelopeOut(
         id=str(env.id),
@@ -319,10 +491,27 @@ async def envelope_out(envelope_id: uuid.UUID, organisation_id: uuid.UUID) -> sc
                 notified_at=s.notified_at,
                 viewed_at=s.viewed_at,
                 signed_at=s.signed_at,
+                declined_at=s.declined_at,
+                decline_reason=s.decline_reason,
+                reminded_at=s.reminded_at,
+                milestone=reached.get(s.role),
             )
             for s in signers
         ],
         pdf_url=f"/api/v1/envelopes/{env.id}/pdf",
+        milestone=env.milestone,
+        milestones=[
+            schemas.MilestoneOut(
+                key=m["key"],
+                label=m["label"],
+                label_en=m["label_en"],
+                role=m["role"],
+                at=datetime.fromisoformat(m["at"]),
+            )
+            for m in milestones.history(env.milestones)
+        ],
+        status_reason=env.status_reason,
+        batch_id=str(env.batch) if env.batch else None,
     )
 
 
@@ -410,34 +599,60 @@ async def resolve_link(token: str) -> SignerContext | None:
     """The signer behind a link, or None for an unknown, forged or dead link."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
         return None
-    signer = await Signer.objects().where(Signer.token_hash == sha256_hex(token)).first()
-    if signer is None:
+    # One query (every page of the signer's journey starts here): the signer, the
+    # envelope, all its signers, the sender's name and the page count.
+    rows = await fetch(_link_sql(), sha256_hex(token))
+    if not rows:
         return None
-    env = await Envelope.objects().where(Envelope.id == signer.envelope).first()
-    if env is None or env.status in {"draft", "voided"}:
+    env = _row_object(Envelope, "e.", rows[0])
+    mine = next(r for r in rows if r["s.id"] == r["me"])
+    signer = _row_object(Signer, "s.", mine)
+    if env.status in {"draft", "voided"}:
         return None
     # After the deadline an unsigned link is dead; a signed signer may still download.
     if signer.status != "signed" and effective_status(env) == "expired":
         return None
-    signers = await Signer.objects().where(Signer.envelope == env.id).order_by(Signer.routing_order)
-    org = (
-        await Organisation.select(Organisation.name)
-        .where(Organisation.id == env.organisation)
-        .first()
-    )
-    rev = (
-        await DocumentRevision.select(DocumentRevision.page_count)
-        .where(DocumentRevision.sha256 == env.current_sha256)
-        .first()
-    )
     return SignerContext(
         token=token,
         envelope=env,
         signer=signer,
-        signers=list(signers),
-        sender=org["name"] if org else "",
-        page_count=rev["page_count"] if rev else 0,
+        signers=[_row_object(Signer, "s.", r) for r in rows],
+        sender=rows[0]["sender"] or "",
+        page_count=rows[0]["page_count"] or 0,
     )
+
+
+@functools.cache
+def _link_sql() -> str:
+    """Rows: one per signer of the envelope that holds the token's signer (``me``)."""
+
+    def cols(table: type[Table], alias: str) -> str:
+        return ", ".join(
+            f'{alias}."{c._meta.db_column_name}" AS "{alias}.{c._meta.name}"'
+            for c in table._meta.columns
+        )
+
+    sig, env = Signer._meta.tablename, Envelope._meta.tablename
+    org, rev = Organisation._meta.tablename, DocumentRevision._meta.tablename
+    return (
+        f'SELECT me."id" AS "me", {cols(Signer, "s")}, {cols(Envelope, "e")}, '
+        f'(SELECT o."name" FROM "{org}" o WHERE o."id" = e."organisation") AS "sender", '
+        f'(SELECT r."page_count" FROM "{rev}" r WHERE r."sha256" = e."current_sha256" '
+        f'LIMIT 1) AS "page_count" '
+        f'FROM "{sig}" me JOIN "{env}" e ON e."id" = me."envelope" '
+        f'JOIN "{sig}" s ON s."envelope" = e."id" '
+        'WHERE me."token_hash" = {} ORDER BY s."routing_order"'
+    )
+
+
+def _row_object(table: type[TableT], prefix: str, row: dict[str, Any]) -> TableT:
+    """The object ``table.objects()`` would have returned for the prefixed columns."""
+    return table(_exists_in_db=True, **{name: row[key] for name, key in _keys(table, prefix)})
+
+
+@functools.cache
+def _keys(table: type[Table], prefix: str) -> tuple[tuple[str, str], ...]:
+    return tuple((c._meta.name, prefix + c._meta.name) for c in table._meta.columns)
 
 
 async def record_view(ctx: SignerContext, ip: str, user_agent: str) -> None:
@@ -656,56 +871,33 @@ def _require_session(ctx: SignerContext, session: str | None, settings: Settings
         )
 
 
-def parse_handwriting(data_url: str) -> bytes:
-    """The drawn signature: a PNG data URL with enough ink, cropped and re-encoded."""
-    bad = AppError(
-        "handwriting_invalid",
-        "未能识别签名图像，请清除后重新签名。",
-        "The signature image could not be read; clear the pad and sign again.",
-        400,
-    )
-    prefix = "data:image/png;base64,"
-    if not data_url.startswith(prefix) or len(data_url) > MAX_HANDWRITING_BYTES * 4 // 3 + 100:
-        raise bad
+def parse_handwriting(strokes_json: str, signer_name: str) -> handwriting.PreparedSignature:
+    """The pad's vector strokes, checked and rendered here (the client's picture is ignored)."""
     try:
-        raw = base64.b64decode(data_url[len(prefix) :], validate=True)
-        with Image.open(io.BytesIO(raw)) as im:
-            if im.format != "PNG" or im.width > 4000 or im.height > 4000:
-                raise bad
-            rgba = im.convert("RGBA")
-    except (binascii.Error, UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise bad from None
-    alpha = rgba.getchannel("A")
-    inked = alpha.point(lambda a: 255 if a > 40 else 0)
-    bbox = inked.getbbox()
-    ink = inked.histogram()[255]
-    if bbox is None or ink < 150 or (bbox[2] - bbox[0]) < 30:
-        raise AppError(
-            "handwriting_too_little",
-            "签名笔迹过少，请用手指在框内清晰书写您的姓名。",
-            "Too little ink: write your full name in the box.",
-            400,
-        )
-    pad = 8
-    box = (
-        max(bbox[0] - pad, 0),
-        max(bbox[1] - pad, 0),
-        min(bbox[2] + pad, rgba.width),
-        min(bbox[3] + pad, rgba.height),
-    )
-    out = io.BytesIO()
-    rgba.crop(box).save(out, format="PNG", optimize=True)
-    return out.getvalue()
+        return handwriting.prepare_signature(strokes_json, signer_name)
+    except handwriting.HandwritingError as exc:
+        logger.info("handwriting refused: %s", exc)
+        raise AppError(exc.code, exc.message_zh, exc.message_en, 400) from None
 
 
 async def submit_handwriting(
-    ctx: SignerContext, session: str | None, data_url: str, settings: Settings
+    ctx: SignerContext, session: str | None, strokes_json: str, settings: Settings
 ) -> bytes:
+    """Store the signer's drawing as a server-rendered PNG that carries its stroke evidence."""
     _require_session(ctx, session, settings)
-    png = parse_handwriting(data_url)
+    # A few ms of CPU per signature; kept off the event loop like the other renderers.
+    prepared = await asyncio.to_thread(parse_handwriting, strokes_json, ctx.signer.name)
+    png = prepared.png
     await Signer.update({Signer.handwriting_png: png}).where(Signer.id == ctx.signer.id)
     ctx.signer.handwriting_png = png
     return png
+
+
+PARALLEL_RETRIES = 3
+
+
+class _ParallelRace(Exception):
+    """A signer of the same group signed first: sign again on top of their revision."""
 
 
 async def sign(
@@ -715,7 +907,59 @@ async def sign(
     ca: signing.CertificateAuthority,
     user_agent: str,
 ) -> None:
-    """Apply this signer's PAdES signature, store the revision, move the envelope on."""
+    """Apply this signer's PAdES signature, store the revision, move the envelope on.
+
+    Parallel signers (same routing order) may sign at the same moment: when the other's
+    signature lands first, the signature is applied again to the new revision. The signer
+    confirmed intent for the same content; only signatures of their own group were added.
+    """
+    for attempt in range(PARALLEL_RETRIES + 1):
+        try:
+            await _sign_attempt(ctx, session, settings, ca, user_agent)
+            return
+        except _ParallelRace:
+            if attempt == PARALLEL_RETRIES:
+                raise _changed() from None
+            logger.info("parallel signature landed first; signing again")
+
+
+async def _parallel_race(ctx: SignerContext, seen_sha256: str) -> Exception:
+    """Why the optimistic lock failed: a parallel signer's revision (retry), else a change."""
+    row = await Envelope.select(Envelope.status).where(Envelope.id == ctx.envelope.id).first()
+    if row is None or row["status"] != "sent":
+        return _closed(row["status"] if row else "voided")
+    revisions = await DocumentRevision.select(
+        DocumentRevision.seq, DocumentRevision.sha256, DocumentRevision.reason
+    ).where(DocumentRevision.envelope == ctx.envelope.id)
+    revisions.sort(key=lambda r: r["seq"])
+    seen = next((r["seq"] for r in revisions if r["sha256"] == seen_sha256), None)
+    group = {s.role for s in ctx.signers if s.routing_order == ctx.signer.routing_order}
+    newer = [r["reason"] for r in revisions if seen is not None and r["seq"] > seen]
+    if newer and all(
+        reason.startswith("signed:") and reason.removeprefix("signed:") in group for reason in newer
+    ):
+        return _ParallelRace()
+    return _changed()
+
+
+def _closed(status: str) -> AppError:
+    texts = {
+        "declined": ("该合同已被拒签，无需继续签署。", "This envelope was declined."),
+        "voided": ("发起方已撤销该合同，无需继续签署。", "The sender voided this envelope."),
+        "expired": ("该合同已过签署期限。", "This envelope expired."),
+        "completed": ("该合同已完成签署。", "This envelope is already completed."),
+    }
+    zh, en = texts.get(status, ("该合同当前无法签署。", "This envelope cannot be signed now."))
+    return AppError(f"envelope_{status}", zh, en, 409)
+
+
+async def _sign_attempt(
+    ctx: SignerContext,
+    session: str | None,
+    settings: Settings,
+    ca: signing.CertificateAuthority,
+    user_agent: str,
+) -> None:
     _require_session(ctx, session, settings)
     if not ctx.signer.handwriting_png:
         raise AppError("handwriting_missing", "请先手写签名。", "Draw your signature first.", 400)
@@ -747,11 +991,15 @@ async def sign(
             await Envelope.update(
                 {Envelope.current_sha256: signed.sha256, Envelope.updated_at: now}
             )
-            .where((Envelope.id == env.id) & (Envelope.current_sha256 == env.current_sha256))
+            .where(
+                (Envelope.id == env.id)
+                & (Envelope.current_sha256 == env.current_sha256)
+                & (Envelope.status == "sent")
+            )
             .returning(Envelope.id)
         )
         if not moved:
-            raise _changed()
+            raise await _parallel_race(ctx, env.current_sha256)
         seq = await DocumentRevision.count().where(DocumentRevision.envelope == env.id)
         page_count = (
             await DocumentRevision.select(DocumentRevision.page_count)
@@ -778,6 +1026,7 @@ async def sign(
                 Signer.session_hash: None,
             }
         ).where(Signer.id == ctx.signer.id)
+        drawn = handwriting.read_evidence(ctx.signer.handwriting_png) or {}
         await append_event(
             env.id,
             "signer.signed",
@@ -789,18 +1038,34 @@ async def sign(
                 "document_sha256_before": env.current_sha256,
                 "document_sha256_after": signed.sha256,
                 "handwriting_sha256": sha256_hex(ctx.signer.handwriting_png),
+                # Stroke hash and dynamics, carried inside the server-rendered PNG.
+                "handwriting_strokes_sha256": drawn.get("strokes_sha256"),
+                "handwriting_features": drawn.get("features"),
             },
         )
+        await milestones.record(env, ctx.signer, now)
+        # Read inside the transaction: a parallel signer may have signed since the page loaded.
         remaining = [
-            s.routing_order for s in ctx.signers if s.status != "signed" and s.id != ctx.signer.id
+            r["routing_order"]
+            for r in await Signer.select(Signer.routing_order).where(
+                (Signer.envelope == env.id) & (Signer.status != "signed")
+            )
         ]
         if not remaining:
             await Envelope.update({Envelope.status: "completed", Envelope.completed_at: now}).where(
                 Envelope.id == env.id
             )
             await append_event(
-                env.id, "envelope.completed", data={"document_sha256": signed.sha256}
+                env.id,
+                "envelope.completed",
+                data={
+                    "document_sha256": signed.sha256,
+                    # Each signature's certificate serial, signature hash and TSA time.
+                    "signatures": await evidence.signatures_for_event(signed.pdf),
+                },
             )
+            # Long-term validation data first, then the evidence seal (completion.py).
+            await jobs.enqueue(LONG_TERM_JOB, {"envelope_id": str(env.id)})
         elif min(remaining) > ctx.signer.routing_order:
             await _send(env.id, order=min(remaining))
     jobs.wake_worker()

@@ -1,4 +1,5 @@
 from piccolo.columns import (
+    JSON,
     UUID,
     Bytea,
     ForeignKey,
@@ -20,8 +21,17 @@ class Envelope(Table, tablename="envelope"):
     template = Varchar(length=64)
     template_version = Integer(default=1)
     title = Varchar(length=200)
-    # draft -> sent -> completed (later: declined, voided, expired)
+    # draft (rendering) -> sent -> completed | declined | voided | expired
     status = Varchar(length=16, default="draft", index=True)
+    # Why it ended early: the decline or void reason.
+    status_reason = Varchar(length=200, null=True, default=None)
+    ended_at = Timestamptz(null=True, default=None)
+    # The latest business milestone (waybill: in_transit, received) and the history:
+    # [{"key", "label", "label_en", "role", "signer", "at"}, ...]
+    milestone = Varchar(length=32, null=True, default=None)
+    milestones = JSON(default="[]")
+    # Set when the envelope came from a batch (CSV upload or batch API call).
+    batch = UUID(null=True, default=None, index=True)
     # Template data holds personal data (phones, ID numbers): sealed at rest.
     data_sealed = Bytea()
     current_sha256 = Varchar(length=64, default="")
@@ -73,6 +83,10 @@ class Signer(Table, tablename="signer"):
     handwriting_png = Bytea(null=True, default=None)
     signed_at = Timestamptz(null=True, default=None)
     certificate_serial = Varchar(length=64, null=True, default=None)
+    declined_at = Timestamptz(null=True, default=None)
+    decline_reason = Varchar(length=200, null=True, default=None)
+    # Last reminder (automatic or by the sender): manual resends wait out a cooldown.
+    reminded_at = Timestamptz(null=True, default=None)
 
 
 class PageImage(Table, tablename="page_image"):
@@ -84,3 +98,17 @@ class PageImage(Table, tablename="page_image"):
     width = Integer()
     image = Bytea()
     content_type = Varchar(length=32)
+
+
+class Batch(Table, tablename="batch"):
+    """Many envelopes from one CSV upload or one API call; rows that failed are kept here."""
+
+    id = UUID(primary_key=True)
+    organisation = ForeignKey(references=Organisation, index=True)
+    template = Varchar(length=64)
+    source = Varchar(length=8)  # api | csv
+    total = Integer()
+    accepted = Integer()
+    # [{"row": 3, "errors": [{"field", "message", "message_en"}]}, ...]
+    errors = JSON(default="[]")
+    created_at = Timestamptz()

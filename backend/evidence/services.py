@@ -70,6 +70,7 @@ from backend.evidence.tables import (
 from backend.evidence.timestamps import request_token, token_info
 from backend.jobs import services as jobs
 from backend.orgs.tables import Organisation
+from backend.pki import load_ca
 from backend.signing.platform import PlatformSigner
 
 logger = logging.getLogger("signlink.evidence")
@@ -364,18 +365,10 @@ def connectors_for(settings: Settings) -> list[NotaryConnector]:
     return [LocalFileNotary(settings.data_dir / "evidence-deposits")]
 
 
-_ca_cache: dict[Path, signing.CertificateAuthority] = {}
 
 
 async def _load_ca(settings: Settings) -> signing.CertificateAuthority:
-    """The CA of this process (web or standalone worker), loaded once."""
-    if settings.pki_dir not in _ca_cache:
-        _ca_cache[settings.pki_dir] = await asyncio.to_thread(
-            signing.CertificateAuthority.load_or_create,
-            settings.pki_dir,
-            settings.master_key_bytes(),
-        )
-    return _ca_cache[settings.pki_dir]
+    return await load_ca(settings)
 
 
 def register_jobs(settings: Settings) -> None:

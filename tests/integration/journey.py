@@ -10,6 +10,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from tests.unit.handwriting.handwriting_data import as_json, write_name
+
 BUYER_PHONE = "13800138000"
 DEALER_PHONE = "13900139000"
 
@@ -44,7 +46,9 @@ def car_purchase_body(
 
 
 def handwriting_data_url(strokes: int = 6) -> str:
-    """A name-like drawing: several strokes of dark ink on a transparent background."""
+    """The pad's preview picture: several strokes of dark ink on a transparent background.
+
+    The server ignores it (it renders the signature from `strokes`); the pad still sends it."""
     im = Image.new("RGBA", (600, 260), (0, 0, 0, 0))
     draw = ImageDraw.Draw(im)
     for i in range(strokes):
@@ -55,6 +59,11 @@ def handwriting_data_url(strokes: int = 6) -> str:
     buf = io.BytesIO()
     im.save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def handwriting_strokes(name: str = "李经理", **options: Any) -> str:
+    """The pad's `strokes` field: `name` written with a simulated finger (x, y, t, pressure)."""
+    return as_json(write_name(name, **options))
 
 
 async def wait_for_sms(outbox: Any, to: str, count: int = 1, timeout: float = 15) -> None:
@@ -92,7 +101,10 @@ async def sign_as(client: Any, outbox: Any, link: str, phone: str) -> None:
     await confirm_code(client, outbox, link, phone)
     pad = await client.get(f"{link}/sign")
     assert 'data-testid="signature-pad"' in pad.text
-    preview = await client.post(f"{link}/signature", data={"signature_png": handwriting_data_url()})
+    preview = await client.post(
+        f"{link}/signature",
+        data={"signature_png": handwriting_data_url(), "strokes": handwriting_strokes()},
+    )
     assert preview.status_code == 200, preview.text
     assert 'data-testid="sign-confirm"' in preview.text
     done = await client.post(f"{link}/confirm", follow_redirects=False)

@@ -5,14 +5,84 @@
 (function () {
   'use strict';
 
-  var NETWORK_ERROR = '网络异常，请检查网络后重试';
+  /* ---------- words in the page's language (base.html #ui-text) ---------- */
 
-  /* ---------- service worker ---------- */
+  var text = {};
+  try {
+    var holder = document.getElementById('ui-text');
+    if (holder) text = JSON.parse(holder.textContent) || {};
+  } catch (err) { text = {}; }
+
+  function t(key, fallback) { return text[key] || fallback; }
+
+  var NETWORK_ERROR = t('network_error', '网络异常，请检查网络后重试');
+
+  /* ---------- service worker and its updates ---------- */
+
+  // Offline support is an extra: a failed registration must never disturb signing.
+  // A new version waits until the signer taps the banner or moves to the next page (the
+  // worker switches on navigation), so nobody is switched mid-step or left on an old one.
+  var UPDATE_CHECK_MS = 60 * 60 * 1000;
+  var wantsReload = false;
+
+  function showUpdate(worker) {
+    var banner = document.getElementById('sw-update');
+    if (!banner) return;
+    var button = banner.querySelector('[data-sw-reload]');
+    banner.hidden = false;
+    if (!button) return;
+    button.onclick = function () {
+      button.disabled = true;
+      wantsReload = true;
+      if (worker.state === 'activated' || worker.state === 'redundant') {
+        window.location.reload(); // already switched (by another tab's navigation)
+      } else {
+        worker.postMessage({ type: 'SKIP_WAITING' });
+      }
+    };
+  }
+
+  function watchUpdates(reg) {
+    if (reg.waiting && navigator.serviceWorker.controller) showUpdate(reg.waiting);
+    reg.addEventListener('updatefound', function () {
+      var worker = reg.installing;
+      if (!worker) return;
+      worker.addEventListener('statechange', function () {
+        // "installed" with a controller in place: an update, not the first install
+        if (worker.state === 'installed' && navigator.serviceWorker.controller) showUpdate(worker);
+      });
+    });
+    var lastCheck = Date.now();
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState !== 'visible' || Date.now() - lastCheck < UPDATE_CHECK_MS) return;
+      lastCheck = Date.now();
+      reg.update().catch(function () {});
+    });
+  }
+
+  // The offline page is cached in one language: refresh it when the signer switches.
+  function keepOfflinePageInLanguage(reg) {
+    var lang = document.documentElement.lang || 'zh-CN';
+    try {
+      var before = window.localStorage.getItem('signlink:lang');
+      window.localStorage.setItem('signlink:lang', lang);
+      if (before && before !== lang && reg.active) reg.active.postMessage({ type: 'REFRESH_OFFLINE' });
+    } catch (err) { /* private mode */ }
+  }
 
   if ('serviceWorker' in navigator && window.isSecureContext !== false) {
+    navigator.serviceWorker.addEventListener('controllerchange', function () {
+      if (!wantsReload) return;
+      wantsReload = false;
+      window.location.reload();
+    });
     window.addEventListener('load', function () {
-      // offline support is an extra; a failed registration must never disturb signing
-      navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(function () {});
+      navigator.serviceWorker.register('/sw.js', { scope: '/', updateViaCache: 'none' })
+        .then(function (reg) {
+          watchUpdates(reg);
+          keepOfflinePageInLanguage(reg);
+        })
+        .catch(function () {});
     });
   }
 
@@ -83,6 +153,7 @@
 
   window.SignLink = window.SignLink || {};
   window.SignLink.toast = toast;
+  window.SignLink.t = t;
 
   document.addEventListener('htmx:sendError', function () { toast(NETWORK_ERROR); });
   document.addEventListener('htmx:timeout', function () { toast(NETWORK_ERROR); });

@@ -18,6 +18,11 @@
 
   var VISIBLE_RATIO = 0.6;
 
+  // the page's language, from app.js (base.html #ui-text); Chinese when it is missing
+  function t(key, fallback) {
+    return window.SignLink && window.SignLink.t ? window.SignLink.t(key, fallback) : fallback;
+  }
+
   function $(selector) {
     try { return document.querySelector(selector); } catch (err) { return null; }
   }
@@ -161,7 +166,7 @@
 
   function runCountdown(button, endsAt) {
     if (button.__signlinkTimer) clearInterval(button.__signlinkTimer);
-    var again = button.getAttribute('data-label-again') || '重新发送';
+    var again = button.getAttribute('data-label-again') || t('resend', '重新发送');
     function tick() {
       var remaining = endsAt - Date.now();
       if (!button.isConnected) { // swapped out; its replacement resumes from sessionStorage
@@ -279,9 +284,9 @@
     }
     if (!text) return;
     copyText(text.trim()).then(function () {
-      flash(button, button.getAttribute('data-label-copied') || '已复制');
+      flash(button, button.getAttribute('data-label-copied') || t('copied', '已复制'));
     }, function () {
-      flash(button, '复制失败，请长按复制');
+      flash(button, t('copy_failed', '复制失败，请长按复制'));
     });
   });
 

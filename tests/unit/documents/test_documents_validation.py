@@ -22,7 +22,14 @@ def errors_of(template: ContractTemplate, data: dict[str, object]) -> dict[str, 
 
 
 def test_catalog() -> None:
-    assert [t.key for t in list_templates()] == ["car-purchase"]
+    assert [t.key for t in list_templates()] == [
+        "car-purchase",
+        "test-drive",
+        "waybill",
+        "dealer-agreement",
+        "lease-guarantee",
+        "price-difference",
+    ]
     assert get_template("no-such-template") is None
     car = get_template("car-purchase")
     assert car is not None

@@ -1,0 +1,164 @@
+"""Page language: zh-CN by default, English from Accept-Language or the `lang` cookie.
+
+Chinese is the source language of the templates (the msgids are Chinese); English comes from
+`pwa/locale/en/LC_MESSAGES/messages.po`, compiled in memory at startup so a fresh clone
+needs nothing but `pip install`.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+import logging
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "COOKIE",
+    "DEFAULT",
+    "LANGUAGES",
+    "LocaleMiddleware",
+    "current",
+    "gettext",
+    "load_catalogues",
+    "negotiate",
+    "ngettext",
+    "role_label",
+    "use",
+]
+
+DEFAULT = "zh-CN"
+LANGUAGES = ("zh-CN", "en")
+COOKIE = "lang"
+# catalogue directory per language; the source language has none
+_CATALOGUE = {"en": "en"}
+
+_lang: ContextVar[str] = ContextVar("signlink_lang", default=DEFAULT)
+_translations: dict[str, _gettext.NullTranslations] = {}
+
+
+def _supported(tag: str) -> str | None:
+    primary = tag.strip().lower().split("-")[0]
+    if primary == "zh":
+        return "zh-CN"
+    if primary == "en":
+        return "en"
+    return None
+
+
+def negotiate(cookie: str | None, accept_language: str | None) -> str:
+    """The cookie if it names a supported language, else the best Accept-Language match."""
+    if cookie in LANGUAGES:
+        return cookie
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        found = _supported(tag)
+        if found and q > 0:
+            ranked.append((-q, i, found))
+    return min(ranked)[2] if ranked else DEFAULT
+
+
+def load_catalogues(locale_dir: Path) -> None:
+    """Compile each language's messages.po into an in-memory catalogue."""
+    try:
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+    except ImportError:  # pages stay in Chinese rather than the server not starting
+        logging.getLogger("signlink.i18n").warning("Babel is not installed: English is off")
+        return
+    for lang, folder in _CATALOGUE.items():
+        po = locale_dir / folder / "LC_MESSAGES" / "messages.po"
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=folder)
+        buf = io.BytesIO()
+        write_mo(buf, catalog, use_fuzzy=False)
+        buf.seek(0)
+        _translations[lang] = _gettext.GNUTranslations(buf)
+
+
+def current() -> str:
+    """The language of the request being handled."""
+    return _lang.get()
+
+
+def use(cookie: str | None, accept_language: str | None) -> str:
+    """Set the language for the rest of this request (for responses made outside the
+    middleware, such as the 404 of an unknown path) and return it."""
+    lang = negotiate(cookie, accept_language)
+    _lang.set(lang)
+    return lang
+
+
+def _catalogue() -> _gettext.NullTranslations:
+    return _translations.get(_lang.get()) or _gettext.NullTranslations()
+
+
+def gettext(message: str) -> str:
+    return _catalogue().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _catalogue().ngettext(singular, plural, n)
+
+
+class LocaleMiddleware:
+    """Sets the request's language for templates and error pages; HTML varies with it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        token = _lang.set(
+            negotiate(
+                _cookie(headers.get(b"cookie", b"").decode("latin-1")),
+                headers.get(b"accept-language", b"").decode("latin-1"),
+            )
+        )
+
+        async def send_with_vary(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", []))
+                if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in raw):
+                    message["headers"] = [*raw, (b"vary", b"Accept-Language, Cookie")]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_vary)
+        finally:
+            _lang.reset(token)
+
+
+def role_label(signer: Any, envelope: Any) -> str:
+    """A signer's role in the page's language ("买方" / "Buyer")."""
+    if _lang.get() == "en":
+        from backend.documents.catalog import get_template
+
+        template = get_template(getattr(envelope, "template", "") or "")
+        role = template.role(getattr(signer, "role", "") or "") if template else None
+        if role is not None:
+            return role.label_en
+    return str(getattr(signer, "role_label", ""))
+
+
+def _cookie(header: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == COOKIE:
+            return value.strip('"')
+    return None

@@ -1,0 +1,182 @@
+"""Pages at 360 px, in Chinese and English, and inside WeChat, in Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.phone import Phone, phone_profiles, purchase_body
+from tests.e2e.test_pwa_service_worker import sign_over_http
+
+pytestmark = pytest.mark.e2e
+
+FORGED = "/s/AAAAAAAAAAAAAAAAAAAAAA"
+
+
+@pytest.fixture(scope="module")
+def envelope(server: Any) -> dict[str, str]:
+    """One car purchase: the buyer has signed, the dealer has not yet."""
+    body, buyer, dealer = purchase_body()
+    with server.api() as api:
+        created = api.post("/api/v1/envelopes", json=body)
+        assert created.status_code == 201, created.text + server.log_tail(60)
+    buyer_link = server.wait_for_link(buyer)
+    sign_over_http(server, buyer_link, buyer)
+    return {"buyer": buyer_link, "dealer": server.wait_for_link(dealer)}
+
+
+@pytest.fixture(scope="module")
+def unsigned(server: Any) -> dict[str, str]:
+    """A fresh car purchase: the buyer's turn, and the dealer waiting for it."""
+    body, buyer, dealer = purchase_body()
+    with server.api() as api:
+        created = api.post("/api/v1/envelopes", json=body)
+        assert created.status_code == 201, created.text + server.log_tail(60)
+    return {"buyer": server.wait_for_link(buyer), "dealer_phone": dealer}
+
+
+def _context(browser: Any, playwright: Any, profile: str, **extra: Any) -> Any:
+    return browser.new_context(**{**phone_profiles(playwright)[profile], **extra})
+
+
+@pytest.fixture
+def wechat(browser: Any, playwright: Any) -> Iterator[Any]:
+    context = _context(browser, playwright, "wechat")
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def english(browser: Any, playwright: Any) -> Iterator[Any]:
+    context = _context(browser, playwright, "wechat", locale="en-US")
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def _open(page: Page, url: str, status: int = 200) -> None:
+    response = page.goto(url)
+    assert response is not None and response.status == status, (url, response and response.status)
+    page.wait_for_load_state("load")
+
+
+def test_no_page_scrolls_sideways_at_360px_in_either_language(
+    server: Any, browser: Any, playwright: Any, screenshots: Path, envelope: dict[str, str]
+) -> None:
+    pages = [
+        ("home", "/", 200),
+        ("offline", "/offline", 200),
+        ("link-invalid", FORGED, 404),
+        ("not-found", "/no-such-page", 404),
+        ("not-signed-yet", envelope["dealer"] + "/download", 403),
+        ("read", envelope["dealer"], 200),
+        ("done", envelope["buyer"] + "/done", 200),
+    ]
+    for lang in ("zh-CN", "en-US"):
+        context = _context(browser, playwright, "wechat", locale=lang)
+        try:
+            page = context.new_page()
+            phone = Phone(page, f"pwa360-{lang}", screenshots, check_layout=True)
+            for name, path, status in pages:
+                _open(page, path if "://" in path else server.base_url + path, status)
+                if name == "done":
+                    page.get_by_test_id("doc-page").first.wait_for()
+                phone.shot(name, full_page=True)
+        finally:
+            context.close()
+
+
+def test_english_signer_reads_and_sees_english_errors(
+    server: Any, english: Any, screenshots: Path, unsigned: dict[str, str]
+) -> None:
+    page = english.new_page()
+    _open(page, unsigned["buyer"])
+    assert page.evaluate("document.documentElement.lang") == "en"
+    expect(page.get_by_role("heading", level=1)).to_contain_text("invites you to sign")
+    expect(page.locator(".steps li").first).to_have_text("Read")
+    expect(page.get_by_test_id("otp-send")).to_have_text("Read to the last page first")
+    expect(page.get_by_test_id("doc-page").first).to_have_attribute(
+        "alt", "Page 1 of 2 of the agreement"
+    )
+    Phone(page, "pwa-en", screenshots).shot("read")
+
+    _open(page, server.base_url + FORGED, 404)
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link is invalid or has expired")
+    expect(page).to_have_title("Invalid link - SignLink")
+
+    _open(page, unsigned["buyer"] + "/download", 403)
+    expect(page.get_by_test_id("error-message")).to_have_text("Sign first, then download.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Something went wrong")
+    Phone(page, "pwa-en", screenshots).shot("error")
+
+
+def test_the_language_switch_works_without_javascript(
+    server: Any, browser: Any, playwright: Any, unsigned: dict[str, str]
+) -> None:
+    context = _context(browser, playwright, "android", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        _open(page, unsigned["buyer"])
+        expect(page.get_by_role("heading", level=1)).to_contain_text("邀请您签署")
+        page.get_by_test_id("lang-switch").click()
+        page.wait_for_url(unsigned["buyer"])
+        assert page.evaluate("document.documentElement.lang") == "en"
+        expect(page.get_by_role("heading", level=1)).to_contain_text("invites you to sign")
+        # remembered for the next page
+        _open(page, server.base_url + FORGED, 404)
+        expect(page.get_by_test_id("link-invalid")).to_contain_text("invalid or has expired")
+        page.get_by_test_id("lang-switch").click()
+        page.wait_for_url(server.base_url + FORGED)
+        expect(page.get_by_role("heading", level=1)).to_have_text("链接无效或已过期")
+    finally:
+        context.close()
+
+
+def test_wechat_done_page_shows_the_open_in_browser_hint_and_the_pages(
+    server: Any,
+    wechat: Any,
+    browser: Any,
+    playwright: Any,
+    screenshots: Path,
+    envelope: dict[str, str],
+) -> None:
+    page = wechat.new_page()
+    _open(page, envelope["buyer"] + "/done")
+    hint = page.get_by_test_id("open-in-browser")
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text("在浏览器中打开")
+    expect(hint).to_contain_text("右上角")
+    viewer = page.get_by_test_id("signed-viewer")
+    expect(viewer).to_have_attribute("open", "")
+    pages = viewer.get_by_test_id("doc-page")
+    assert pages.count() == 2
+    for img in pages.all():
+        img.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=signed-viewer] img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    # images of the signed revision, not a cached copy of the unsigned one
+    assert all("?rev=" in (img.get_attribute("src") or "") for img in pages.all())
+    # the PDF is still offered, second
+    expect(page.get_by_test_id("download-signed")).to_have_class("btn btn--secondary btn--block")
+    page.evaluate("window.scrollTo(0, 0)")
+    Phone(page, "pwa-wechat", screenshots, check_layout=True).shot("done")
+
+    # an ordinary browser downloads first and keeps the viewer folded
+    context = _context(browser, playwright, "android")
+    try:
+        other = context.new_page()
+        _open(other, envelope["buyer"] + "/done")
+        expect(other.get_by_test_id("open-in-browser")).to_have_count(0)
+        expect(other.get_by_test_id("download-signed")).to_have_class("btn btn--primary btn--block")
+        assert other.get_by_test_id("signed-viewer").get_attribute("open") is None
+    finally:
+        context.close()
