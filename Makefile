@@ -42,8 +42,12 @@ test: system-packages seed lint
 	@echo "--- the database-backed tests again, on PostgreSQL ---"
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest -p no:cacheprovider tests/integration
 
-bench: install
+bench: system-packages seed
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.signing
+	$(BIN)/python -m bench.handwriting
+	$(BIN)/python -m bench.face
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

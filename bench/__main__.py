@@ -85,13 +85,17 @@ def main() -> None:
         signed = sign()
         rows = [
             ("render contract PDF (2 pages)", measure(render, 5)),
-            ("page image, 1080 px WebP", measure(
-                lambda: documents.render_page_image(signed.pdf, 1, width=1080, format="webp"), 5
-            )),
+            (
+                "page image, 1080 px WebP",
+                measure(
+                    lambda: documents.render_page_image(signed.pdf, 1, width=1080, format="webp"), 5
+                ),
+            ),
             ("sign one field (PAdES B-T, visible)", measure(sign, 5)),
-            ("validate one signature", measure(
-                lambda: signing.validate_pdf(signed.pdf, [ca.root_certificate]), 5
-            )),
+            (
+                "validate one signature",
+                measure(lambda: signing.validate_pdf(signed.pdf, [ca.root_certificate]), 5),
+            ),
         ]
     print(f"baseline: sha256 of 32 MiB = {baseline:.1f} ms")
     print(f"{'operation':42} {'median ms':>10} {'x baseline':>11}")

@@ -8,8 +8,10 @@ renders a small Jinja2 template -- the ceiling, measured in the same run. Target
   the full signer page (several envelopes, requests rotate over their links);
 - ``status``: ``GET /api/v1/envelopes/{id}`` with the demo organisation's Bearer key.
 
-Every target runs for a fixed time (``--duration``, 10 s) with ``--connections`` (64) and
-stops early after ``--max-requests``. ``--db sqlite`` uses a throwaway data directory;
+Both servers run side by side; every target runs for a fixed time (``--duration``, 10 s)
+with ``--connections`` (64), stops early after ``--max-requests``, and the targets take
+turns for ``--rounds`` (2) rounds -- the medians are reported, so that a shared machine's
+changing load hits all of them alike. ``--db sqlite`` uses a throwaway data directory;
 ``--db postgres`` runs itself again under ``scripts/with-postgres.sh`` (a throwaway
 PostgreSQL on loopback); ``--db both`` (the default) does both. Prints requests/s, p50,
 p99 and the ratio to the ceiling; ``--json FILE`` keeps the figures.
@@ -26,6 +28,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -198,6 +201,7 @@ class Result:
     p99_ms: float
     errors: int
     ratio: float | None = None
+    rounds: int = 1
 
 
 def _ms(text: str) -> float:
@@ -324,29 +328,35 @@ def measure_database(args: argparse.Namespace, database: str) -> list[Result]:
             "SIGNLINK_LOG_FORMAT": "json",
             "PYTHONPATH": str(ROOT),
         }
-        results = []
-        with Server(
-            "bench.load:ceiling_app", args.workers, env, work / "ceiling.log", args.server
-        ) as srv:
-            srv.wait_ready("/")
-            run_wrk(srv.url, ["/"], {}, _warm(args), "ceiling", database, work)
-            ceiling = run_wrk(srv.url, ["/"], {}, args, "ceiling", database, work)
-        results.append(ceiling)
-
         prepare(env)
         key = (work / "var" / "demo-api-key").read_text().strip()
-        with Server(
-            "backend.app:create_app", args.workers, env, work / "signlink.log", args.server
-        ) as srv:
+        app, log = "backend.app:create_app", work / "signlink.log"
+        with (
+            Server(
+                "bench.load:ceiling_app", args.workers, env, work / "ceiling.log", args.server
+            ) as ceiling_srv,
+            Server(app, args.workers, env, log, args.server) as srv,
+        ):
+            ceiling_srv.wait_ready("/")
             srv.wait_ready("/healthz")
             paths, ids = make_envelopes(
                 srv.url, key, work / "var" / "sms-outbox.jsonl", args.envelopes
             )
             auth = {"Authorization": f"Bearer {key}"}
-            api = [f"/api/v1/envelopes/{i}" for i in ids]
-            for target, targets, headers in (("landing", paths, {}), ("status", api, auth)):
-                run_wrk(srv.url, targets, headers, _warm(args), target, database, work)
-                results.append(run_wrk(srv.url, targets, headers, args, target, database, work))
+            targets = [
+                ("ceiling", ceiling_srv.url, ["/"], {}),
+                ("landing", srv.url, paths, {}),
+                ("status", srv.url, [f"/api/v1/envelopes/{i}" for i in ids], auth),
+            ]
+            for name, url, paths_, headers in targets:
+                run_wrk(url, paths_, headers, _warm(args), name, database, work)
+            # Rounds interleave the targets, so drift in a shared machine's load hits all.
+            rounds: dict[str, list[Result]] = {name: [] for name, *_ in targets}
+            for _ in range(args.rounds):
+                for name, url, paths_, headers in targets:
+                    rounds[name].append(run_wrk(url, paths_, headers, args, name, database, work))
+        results = [_median(rs) for rs in rounds.values()]
+        ceiling = results[0]
         for r in results:
             r.ratio = round(r.rps / ceiling.rps, 3) if ceiling.rps else None
         return results
@@ -355,6 +365,19 @@ def measure_database(args: argparse.Namespace, database: str) -> list[Result]:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _median(results: list[Result]) -> Result:
+    """One figure per target: the median of the rounds (requests and errors summed)."""
+    first = results[0]
+    return Result(
+        first.target, first.database, first.workers, first.connections,
+        round(sum(r.seconds for r in results), 1), sum(r.requests for r in results),
+        round(statistics.median(r.rps for r in results), 1),
+        round(statistics.median(r.p50_ms for r in results), 2),
+        round(statistics.median(r.p99_ms for r in results), 2),
+        sum(r.errors for r in results), rounds=len(results),
+    )  # fmt: skip
 
 
 def _warm(args: argparse.Namespace) -> argparse.Namespace:
@@ -393,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per target")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per target and round")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per target")
     parser.add_argument("--max-requests", type=int, default=500_000, help="cap per target")
     parser.add_argument("--envelopes", type=int, default=4, help="landing links to rotate over")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -437,6 +461,7 @@ def _postgres_in_child(args: argparse.Namespace) -> list[Result]:
             "--db", "postgres", "--json", str(out),
             "--workers", str(args.workers), "--connections", str(args.connections),
             "--threads", str(args.threads), "--duration", str(args.duration),
+            "--rounds", str(args.rounds),
             "--max-requests", str(args.max_requests), "--envelopes", str(args.envelopes),
             "--server", args.server,
         ]  # fmt: skip

@@ -7,6 +7,7 @@ command -v pdfsig >/dev/null 2>&1 || need+=(poppler-utils)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/ffmpeg ] || need+=(ffmpeg)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # WeasyPrint subsets fonts ten times faster with HarfBuzz's subsetter.
 ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)

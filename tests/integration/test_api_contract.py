@@ -3,10 +3,25 @@ readiness and metrics."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
 
 from tests.integration.api_org import new_org_auth
 from tests.integration.journey import car_purchase_body
@@ -126,3 +141,107 @@ async def test_readyz_and_metrics(client: Any, auth: dict[str, str]) -> None:
     assert "signlink_request_duration_seconds_bucket" in text
     assert "signlink_job_queue" in text
     assert "/s/" not in text.replace('path="/s/{token}', "")  # never a signing token
+
+
+# ---------------------------------------------------------------- schemathesis
+# Requests generated from our own OpenAPI document (/api/docs/openapi.json), sent to a real
+# server process: no 5xx for any of them, and every response whose status the document
+# declares must match its schema and content type. Bounded: a few examples per operation
+# and a time budget for the whole set. Statuses the document does not list (401, 404, 409)
+# are not failures here.
+
+CONTRACT_EXAMPLES = 10
+CONTRACT_BUDGET_SECONDS = 60.0
+_contract_started: list[float] = []
+
+
+@pytest.fixture(scope="module")
+def contract_server(client: Any) -> Iterator[str]:
+    """The app served by uvicorn on loopback, on the test session's database and data dir
+    (`client` first: the session's app has migrated and created the CA)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SIGNLINK_RUN_WORKER": "false", "SIGNLINK_LOG_LEVEL": "WARNING"}
+    argv = [sys.executable, "-m", "uvicorn", "backend.app:create_app", "--factory"]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "contract server did not start"
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+async def contract_auth(contract_server: str) -> dict[str, str]:
+    return await new_org_auth("contract")  # its own organisation: nothing else to break
+
+
+@pytest.fixture(scope="module")
+def contract_session() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
+
+
+def _openapi_document() -> dict[str, Any]:
+    """The document /api/docs/openapi.json serves (the contract server is checked to serve
+    the same). Built at collection: schemathesis' lazy fixture loader does not run on
+    pytest 9."""
+    from backend.app import create_app
+
+    return create_app().openapi_schema.to_schema()
+
+
+OPENAPI = _openapi_document()
+contract = schemathesis.openapi.from_dict(OPENAPI)
+
+
+def test_contract_server_serves_the_same_document(contract_server: str) -> None:
+    served = requests.get(f"{contract_server}/api/docs/openapi.json", timeout=30)
+    assert served.status_code == 200
+    assert served.json() == OPENAPI
+
+
+@contract.parametrize()
+@settings(
+    max_examples=CONTRACT_EXAMPLES,
+    deadline=timedelta(seconds=10),
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_api_matches_its_openapi_document(
+    case: Any,
+    contract_server: str,
+    contract_auth: dict[str, str],
+    contract_session: requests.Session,
+) -> None:
+    if not _contract_started:
+        _contract_started.append(time.monotonic())
+    if time.monotonic() - _contract_started[0] > CONTRACT_BUDGET_SECONDS:
+        pytest.skip("contract-test time budget spent")
+    case.call_and_validate(
+        base_url=contract_server,
+        session=contract_session,
+        headers=contract_auth,
+        timeout=30,
+        checks=[
+            not_a_server_error,
+            response_schema_conformance,
+            content_type_conformance,
+        ],
+    )
