@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import itertools
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,6 +15,15 @@ from tests.unit.handwriting.handwriting_data import as_json, write_name
 
 BUYER_PHONE = "13800138000"
 DEALER_PHONE = "13900139000"
+
+
+_phone_numbers = itertools.count(1)
+
+
+def fresh_phones() -> tuple[str, str]:
+    """Two mobile numbers no other test in this run uses, so outbox look-ups never mix."""
+    n = next(_phone_numbers)
+    return f"1350000{n:04d}", f"1350001{n:04d}"
 
 
 def car_purchase_body(

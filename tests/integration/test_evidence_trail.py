@@ -18,11 +18,10 @@ from backend.evidence import services as evidence
 from backend.evidence.chain import canonical_time, event_hash
 from backend.evidence.tables import AuditEvent, EnvelopeSeal
 from backend.evidence.timestamps import async_verify_token
-from tests.integration.journey import car_purchase_body, sign_as, wait_for_sms
+from tests.integration.journey import car_purchase_body, fresh_phones, sign_as, wait_for_sms
 
 REPO = Path(__file__).resolve().parents[2]
-BUYER = "13700137001"
-DEALER = "13700137002"
+BUYER, DEALER = fresh_phones()
 
 
 async def complete_envelope(
@@ -124,7 +123,7 @@ async def test_every_step_is_recorded_masked_and_chained(envelope_id):
     # Only masked phone numbers, never the clear ones, and never the buyer's ID number.
     dumped = json.dumps([e["data"] for e in events], ensure_ascii=False)
     assert BUYER not in dumped and DEALER not in dumped and "11010519491231002X" not in dumped
-    assert "137****7001" in dumped
+    assert f"{BUYER[:3]}****{BUYER[-4:]}" in dumped
 
     # Read back from the database (SQLite text or PostgreSQL timestamptz): still intact.
     assert evidence.chain_is_intact(events)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
-import subprocess
 from pathlib import Path
 
 from cryptography import x509
@@ -85,7 +85,9 @@ async def test_car_purchase_signed_by_buyer_then_dealer(client, auth, outbox, pd
     assert report.all_valid, report
     assert report.level == "B-LTA"
     # Still valid offline three years on, long after the one-day signer certificates.
-    later = signing.validate_pdf(pdf.content, [root], at=datetime.now(UTC) + timedelta(days=3 * 365))
+    later = signing.validate_pdf(
+        pdf.content, [root], at=datetime.now(UTC) + timedelta(days=3 * 365)
+    )
     assert later.all_valid, later
 
     # poppler agrees.

@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.journey import car_purchase_body, sign_as, wait_for_sms
+from tests.integration.journey import car_purchase_body, fresh_phones, sign_as, wait_for_sms
 
-BUYER = "13700137001"
-DEALER = "13700137002"
+BUYER, DEALER = fresh_phones()
 
 
 @pytest.fixture(scope="module")
