@@ -67,6 +67,8 @@ COPY pwa ./pwa
 RUN ln -s /var/lib/signlink /app/var
 
 USER signlink
+# Compact CJK font copies for fast contract rendering, built once into ~/.cache/signlink.
+RUN python -c "from backend.documents import fonts; fonts.build_compact_fonts()"
 VOLUME ["/var/lib/signlink"]
 EXPOSE 8000
 

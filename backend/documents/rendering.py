@@ -103,12 +103,26 @@ async def async_render_document(
     signers: Mapping[str, str],
 ) -> RenderedDocument:
     """:func:`render_document` off the event loop: a thread, or a process of the render pool."""
-    call = functools.partial(
+    if _pool is not None:
+        call = functools.partial(
+            _render_catalogued, template.key, dict(data), document_number, dict(signers)
+        )
+        return await asyncio.get_running_loop().run_in_executor(_pool, call)
+    return await asyncio.to_thread(
         render_document, template, data, document_number=document_number, signers=signers
     )
-    if _pool is not None:
-        return await asyncio.get_running_loop().run_in_executor(_pool, call)
-    return await asyncio.to_thread(call)
+
+
+def _render_catalogued(
+    key: str, data: dict[str, object], document_number: str, signers: dict[str, str]
+) -> RenderedDocument:
+    # Runs in a pool process: templates hold closures, so they travel by key.
+    from backend.documents.catalog import get_template
+
+    template = get_template(key)
+    if template is None:
+        raise ValueError(f"unknown template {key!r}")
+    return render_document(template, data, document_number=document_number, signers=signers)
 
 
 _pool: ProcessPoolExecutor | None = None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -13,10 +16,11 @@ from litestar.response import Redirect, Template
 
 from backend import documents
 from backend.config import Settings
-from backend.envelopes import batch, lifecycle, schemas, services, urls
+from backend.envelopes import batch, lifecycle, schemas, services, stamping, urls
 from backend.envelopes.controllers import _go, _page_vars, _pdf_response, signer_context
 from backend.errors import AppError
 from backend.orgs.services import Caller
+from backend.orgs.tables import Seal
 
 FormBody = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 _previews: dict[tuple[str, int], bytes] = {}
@@ -127,6 +131,41 @@ class EnvelopeFlowApi(Controller):
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{key}-batch.csv"'},
         )
+
+
+class SealIn(msgspec.Struct):
+    name: str = "合同专用章"
+    holders: list[str] = msgspec.field(default_factory=list)
+
+
+class SealOut(msgspec.Struct):
+    id: str
+    name: str
+    holders: list[str]
+    image: str  # data: URL of the seal PNG
+
+
+def _seal_out(seal: Seal) -> SealOut:
+    raw = seal.holders
+    holders = json.loads(raw) if isinstance(raw, str) else list(raw or [])
+    image = "data:image/png;base64," + base64.b64encode(seal.png).decode()
+    return SealOut(id=str(seal.id), name=seal.name, holders=holders, image=image)
+
+
+class SealApi(Controller):
+    tags = ("seals",)
+    security = ({"BearerAuth": []},)
+
+    @post(urls.API_SEALS, status_code=201, summary="Create a round seal for the organisation")
+    async def create(self, data: SealIn, caller: Caller) -> SealOut:
+        return _seal_out(await stamping.create_seal(caller, data.name, data.holders))
+
+    @get(urls.API_SEALS, summary="The organisation's seals")
+    async def list_seals(self, caller: Caller) -> list[SealOut]:
+        rows = await Seal.objects().where(
+            (Seal.organisation == caller.organisation_id) & Seal.disabled_at.is_null()
+        )
+        return [_seal_out(s) for s in rows]
 
 
 class DeclinePages(Controller):

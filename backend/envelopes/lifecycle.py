@@ -20,6 +20,7 @@ from backend.config import Settings, get_settings
 from backend.database import transaction, utcnow
 from backend.envelopes.services import (
     RENDER_JOB,
+    STAMP,
     SignerContext,
     not_found,
     render_draft,
@@ -198,11 +199,12 @@ async def expire_due(limit: int = 500) -> int:
 
 
 def _turn(signers: list[Signer]) -> list[Signer]:
+    """Whose turn it is among the people who get SMS (stamping steps wait in a queue)."""
     pending = [s for s in signers if s.status not in ("signed", "declined")]
     if not pending:
         return []
     first = min(s.routing_order for s in pending)
-    return [s for s in pending if s.routing_order == first]
+    return [s for s in pending if s.routing_order == first and s.intent_method != STAMP]
 
 
 async def remind(

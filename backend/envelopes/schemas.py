@@ -11,10 +11,13 @@ import msgspec
 class SignerIn(msgspec.Struct, forbid_unknown_fields=False):
     role: str
     name: str
-    phone: str
+    phone: str = ""  # required unless ``stamp``
     order: int | None = None
     identity: str = "none"
     intent: str = "sms"
+    # An internal stamping step: a member of the sending organisation with the stamper
+    # role applies the organisation's seal (no SMS link; ``name`` is the organisation).
+    stamp: bool = False
 
 
 class CreateEnvelope(msgspec.Struct):

@@ -91,7 +91,7 @@ def _check_signers(
                     "Enter the signer's real name (1–50 characters, no special symbols).",
                 )
             )
-        if not MOBILE.match(normalise_phone(s.phone)):
+        if not s.stamp and not MOBILE.match(normalise_phone(s.phone)):
             problems.append(
                 FieldProblem(
                     f"{path}.phone",
@@ -122,7 +122,7 @@ def _check_signers(
     phones: dict[str, int] = {}
     for i, s in enumerate(signers):
         phone = normalise_phone(s.phone)
-        if MOBILE.match(phone) and phone in phones:
+        if not s.stamp and MOBILE.match(phone) and phone in phones:
             problems.append(
                 FieldProblem(
                     f"signers[{i}].phone",
@@ -181,6 +181,7 @@ def signer_link(settings: Settings, signer_id: uuid.UUID, nonce: str) -> str:
 
 
 RENDER_JOB = "document.render"
+STAMP = "stamp"  # Signer.intent_method of an internal stamping step
 
 
 @dataclass(frozen=True)
@@ -341,8 +342,8 @@ async def insert_draft(
                 phone_sealed=seal(phone),
                 phone_masked=mask_phone(phone),
                 routing_order=planned.order,
-                identity_level=s.identity,
-                intent_method=s.intent,
+                identity_level="none" if s.stamp else s.identity,
+                intent_method=STAMP if s.stamp else s.intent,
                 field_name=f"sig_{planned.role.key}",
                 status="waiting",
                 link_nonce=nonce,
@@ -435,7 +436,9 @@ async def render_draft(envelope_id: uuid.UUID) -> None:
 async def _send(envelope_id: uuid.UUID, order: int) -> None:
     """Queue the invitations for every signer at `order` (inside the caller's transaction)."""
     ids = await Signer.select(Signer.id).where(
-        (Signer.envelope == envelope_id) & (Signer.routing_order == order)
+        (Signer.envelope == envelope_id)
+        & (Signer.routing_order == order)
+        & (Signer.intent_method != STAMP)  # stamping steps wait in the members' queue
     )
     for row in ids:
         await jobs.enqueue("sms.invitation", {"signer_id": str(row["id"])})
@@ -1043,32 +1046,40 @@ async def _sign_attempt(
                 "handwriting_features": drawn.get("features"),
             },
         )
-        await milestones.record(env, ctx.signer, now)
-        # Read inside the transaction: a parallel signer may have signed since the page loaded.
-        remaining = [
-            r["routing_order"]
-            for r in await Signer.select(Signer.routing_order).where(
-                (Signer.envelope == env.id) & (Signer.status != "signed")
-            )
-        ]
-        if not remaining:
-            await Envelope.update({Envelope.status: "completed", Envelope.completed_at: now}).where(
-                Envelope.id == env.id
-            )
-            await append_event(
-                env.id,
-                "envelope.completed",
-                data={
-                    "document_sha256": signed.sha256,
-                    # Each signature's certificate serial, signature hash and TSA time.
-                    "signatures": await evidence.signatures_for_event(signed.pdf),
-                },
-            )
-            # Long-term validation data first, then the evidence seal (completion.py).
-            await jobs.enqueue(LONG_TERM_JOB, {"envelope_id": str(env.id)})
-        elif min(remaining) > ctx.signer.routing_order:
-            await _send(env.id, order=min(remaining))
+        await advance(env, ctx.signer, signed, now)
     jobs.wake_worker()
+
+
+async def advance(
+    env: Envelope, signer: Signer, signed: signing.SignedRevision, now: datetime
+) -> None:
+    """After ``signer``'s signature landed (inside its transaction): milestone, then the
+    next group's invitations or the completion. Shared by signing and stamping."""
+    await milestones.record(env, signer, now)
+    # Read inside the transaction: a parallel signer may have signed since the page loaded.
+    remaining = [
+        r["routing_order"]
+        for r in await Signer.select(Signer.routing_order).where(
+            (Signer.envelope == env.id) & (Signer.status != "signed")
+        )
+    ]
+    if not remaining:
+        await Envelope.update({Envelope.status: "completed", Envelope.completed_at: now}).where(
+            Envelope.id == env.id
+        )
+        await append_event(
+            env.id,
+            "envelope.completed",
+            data={
+                "document_sha256": signed.sha256,
+                # Each signature's certificate serial, signature hash and TSA time.
+                "signatures": await evidence.signatures_for_event(signed.pdf),
+            },
+        )
+        # Long-term validation data first, then the evidence seal (completion.py).
+        await jobs.enqueue(LONG_TERM_JOB, {"envelope_id": str(env.id)})
+    elif min(remaining) > signer.routing_order:
+        await _send(env.id, order=min(remaining))
 
 
 def _changed() -> AppError:

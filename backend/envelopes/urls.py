@@ -14,11 +14,6 @@ SIGN_HANDWRITING = "/s/{token:str}/signature"
 SIGN_CONFIRM = "/s/{token:str}/confirm"
 SIGN_DONE = "/s/{token:str}/done"
 SIGN_DOWNLOAD = "/s/{token:str}/download"
-
-
-def link(token: str, suffix: str = "") -> str:
-    return f"/s/{token}{suffix}"
-
 API_ENVELOPE_VOID = "/api/v1/envelopes/{envelope_id:uuid}/void"
 API_SIGNER_REMIND = "/api/v1/envelopes/{envelope_id:uuid}/signers/{signer_id:uuid}/remind"
 API_BATCH_CREATE = "/api/v1/envelopes/batch"
@@ -27,3 +22,8 @@ API_BATCH = "/api/v1/batches/{batch_id:uuid}"
 API_TEMPLATE_PREVIEW = "/api/v1/templates/{key:str}/preview.pdf"
 API_TEMPLATE_CSV = "/api/v1/templates/{key:str}/batch.csv"
 SIGN_DECLINE = "/s/{token:str}/decline"
+API_SEALS = "/api/v1/seals"
+
+
+def link(token: str, suffix: str = "") -> str:
+    return f"/s/{token}{suffix}"

@@ -365,8 +365,6 @@ def connectors_for(settings: Settings) -> list[NotaryConnector]:
     return [LocalFileNotary(settings.data_dir / "evidence-deposits")]
 
 
-
-
 async def _load_ca(settings: Settings) -> signing.CertificateAuthority:
     return await load_ca(settings)
 

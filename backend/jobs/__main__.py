@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from datetime import timedelta
@@ -21,9 +22,12 @@ logger = logging.getLogger("signlink.jobs")
 async def serve() -> None:
     from backend.app import register_background_work
     from backend.database import prepare_sqlite
+    from backend.documents.rendering import use_render_processes
     from backend.jobs.services import registered_kinds, worker_loop
 
     settings = get_settings()
+    # A dedicated worker renders contracts in parallel processes (batches).
+    use_render_processes(os.cpu_count() or 1)
     await prepare_sqlite()
     register_background_work(settings)
     stop = asyncio.Event()

@@ -37,3 +37,10 @@ def envelope_voided(sign_name: str, sender: str, title: str) -> str:
 
 def member_login_code(sign_name: str, code: str, minutes: int) -> str:
     return f"【{sign_name}】您的登录验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。"
+
+
+def stamp_code(sign_name: str, code: str, count: int, minutes: int) -> str:
+    return (
+        f"【{sign_name}】您正在为{count}份合同加盖机构印章，验证码{code}，"
+        f"{minutes}分钟内有效，请勿泄露。"
+    )

@@ -7,9 +7,9 @@ import uuid
 from litestar import Controller, get, post
 
 from backend.errors import FieldProblem, validation_error
-from backend.orgs import schemas, services, urls
+from backend.orgs import members, schemas, services, urls
 from backend.orgs.services import Caller
-from backend.orgs.tables import ApiKey
+from backend.orgs.tables import ApiKey, Member
 
 
 def _out(key: ApiKey) -> schemas.ApiKeyOut:
@@ -44,3 +44,28 @@ class ApiKeyApi(Controller):
     @post(urls.API_KEY_REVOKE, status_code=200, summary="Revoke an API key at once")
     async def revoke(self, key_id: uuid.UUID, caller: Caller) -> schemas.ApiKeyOut:
         return _out(await services.revoke_api_key(caller, key_id))
+
+
+def _member_out(member: Member) -> schemas.MemberOut:
+    return schemas.MemberOut(
+        id=str(member.id),
+        name=member.name,
+        phone=member.phone_masked,
+        roles=member.roles.split(","),
+        created_at=member.created_at,
+    )
+
+
+class MemberApi(Controller):
+    tags = ("members",)
+    security = ({"BearerAuth": []},)
+
+    @get(urls.API_MEMBERS, summary="The organisation's members (phone login on /app)")
+    async def list_members(self, caller: Caller) -> list[schemas.MemberOut]:
+        return [_member_out(m) for m in await members.list_members(caller.organisation_id)]
+
+    @post(
+        urls.API_MEMBERS, status_code=201, summary="Add a member: admin, sender, stamper, reviewer"
+    )
+    async def add(self, data: schemas.MemberIn, caller: Caller) -> schemas.MemberOut:
+        return _member_out(await members.add_member(caller, data.name, data.phone, data.roles))

@@ -27,3 +27,17 @@ class ApiKeyCreated(msgspec.Struct):
     prefix: str
     created_at: datetime
     key: str
+
+
+class MemberIn(msgspec.Struct):
+    name: str
+    phone: str
+    roles: list[str] = msgspec.field(default_factory=lambda: ["sender"])
+
+
+class MemberOut(msgspec.Struct):
+    id: str
+    name: str
+    phone: str
+    roles: list[str]
+    created_at: datetime

@@ -146,7 +146,6 @@ def test_every_signing_gets_a_fresh_key_and_serial(
     assert first.serial_hex != second.serial_hex
 
 
-
 def test_any_signer_id_can_be_signed_for(
     ca: CertificateAuthority, contract_pdf: bytes, make_intent: MakeIntent
 ) -> None:

@@ -1,0 +1,436 @@
+"""HTTP for the dealer's phone pages: thin handlers over envelopes, lifecycle and members."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from backend import documents
+from backend.config import Settings
+from backend.dealer import services, urls
+from backend.envelopes import lifecycle, milestones, stamping
+from backend.envelopes import services as envelopes
+from backend.envelopes.controllers import _pdf_response
+from backend.envelopes.tables import Envelope, PageImage, Signer
+from backend.errors import AppError
+from backend.keys import sha256_hex
+from backend.orgs import members
+from backend.orgs.members import SESSION_COOKIE, MemberContext
+
+FormBody = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+# Repeated keys (checkboxes) arrive as lists.
+MultiFormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+THUMB_WIDTH = 300
+
+
+def _htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+async def _member(request: Request[Any, Any, Any]) -> MemberContext | None:
+    return await members.from_session(request.cookies.get(SESSION_COOKIE))
+
+
+def _to_login() -> Redirect:
+    return Redirect(path=urls.LOGIN, status_code=303)
+
+
+async def _own_envelope(ctx: MemberContext, envelope_id: uuid.UUID) -> Envelope:
+    env = (
+        await Envelope.objects()
+        .where((Envelope.id == envelope_id) & (Envelope.organisation == ctx.organisation_id))
+        .first()
+    )
+    if env is None:
+        raise envelopes.not_found()
+    return env
+
+
+def _forbidden(role: str) -> AppError:
+    label = members.ROLE_LABELS[role]
+    return AppError("forbidden", f"需要“{label}”角色才能执行此操作。", f"Needs role {role}.", 403)
+
+
+class DealerPages(Controller):
+    include_in_schema = False
+
+    # ---------------------------------------------------------------- login
+
+    @get(urls.LOGIN)
+    async def login_form(self) -> Template:
+        return Template("pages/dealer/login.html")
+
+    @post(urls.LOGIN_CODE, status_code=200)
+    async def login_code(
+        self, request: Request[Any, Any, Any], data: FormBody, settings: Settings
+    ) -> Template:
+        phone = data.get("phone", "")
+        try:
+            notice = await members.send_login_code(phone, settings, request.app.state.sms)
+            error = ""
+        except AppError as exc:
+            notice, error = "", (exc.fields[0].message if exc.fields else exc.message)
+        return Template(
+            "pages/dealer/login.html",
+            context={"phone": phone, "code_sent": not error, "notice": notice, "error": error},
+            status_code=200 if not error else 400,
+        )
+
+    @post(urls.LOGIN, status_code=200)
+    async def login(self, data: FormBody, settings: Settings) -> Response[Any] | Template:
+        phone = data.get("phone", "")
+        try:
+            token, _ = await members.log_in(phone, data.get("code", ""), settings)
+        except AppError as exc:
+            message = exc.fields[0].message if exc.fields else exc.message
+            return Template(
+                "pages/dealer/login.html",
+                context={"phone": phone, "code_sent": True, "error": message},
+                status_code=400,
+            )
+        response: Response[Any] = Redirect(path=urls.APP, status_code=303)
+        response.set_cookie(
+            Cookie(
+                key=SESSION_COOKIE,
+                value=token,
+                path="/app",
+                httponly=True,
+                samesite="lax",
+                secure=settings.secure_cookies,
+                max_age=settings.member_session_hours * 3600,
+            )
+        )
+        return response
+
+    @post(urls.LOGOUT, status_code=303)
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        await members.log_out(request.cookies.get(SESSION_COOKIE))
+        response = _to_login()
+        response.delete_cookie(SESSION_COOKIE, path="/app")
+        return response
+
+    # ---------------------------------------------------------------- list
+
+    @get(urls.APP)
+    async def home(
+        self, request: Request[Any, Any, Any], status: str | None = None, q: str | None = None
+    ) -> Template | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        rows = await services.search(ctx.organisation_id, status, q)
+        context = {"me": ctx, "rows": rows, "status": status or "", "q": q or "",
+                   "statuses": services.STATUS_LABELS}  # fmt: skip
+        if _htmx(request) and request.headers.get("hx-target") == "envelope-list":
+            return Template("pages/dealer/_list.html", context=context)
+        return Template("pages/dealer/home.html", context=context)
+
+    @get(urls.EXPORT)
+    async def export(
+        self, request: Request[Any, Any, Any], status: str | None = None, q: str | None = None
+    ) -> Response[str] | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        text = await services.export_csv(ctx.organisation_id, status, q)
+        return Response(
+            content=text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="envelopes.csv"'},
+        )
+
+    # ---------------------------------------------------------------- create
+
+    @get(urls.NEW)
+    async def pick_template(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        return Template(
+            "pages/dealer/new.html", context={"me": ctx, "templates": documents.list_templates()}
+        )
+
+    def _form(
+        self,
+        ctx: MemberContext,
+        template: documents.ContractTemplate,
+        values: dict[str, str],
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Template:
+        defaults = {"dealer.name": ctx.organisation_name}
+        data, signers = services.form_inputs(template, values, errors, defaults)
+        general = [m for p, m in errors.items() if p in ("signers", "template", "data")]
+        return Template(
+            "pages/dealer/form.html",
+            context={
+                "me": ctx,
+                "template": template,
+                "data_inputs": data,
+                "signer_inputs": signers,
+                "general_errors": general,
+            },
+            status_code=status_code,
+        )
+
+    @get(urls.NEW_FROM)
+    async def new_form(self, key: str, request: Request[Any, Any, Any]) -> Template | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        template = documents.get_template(key)
+        if template is None:
+            raise envelopes._unknown_template(key)
+        return self._form(ctx, template, {}, {})
+
+    @post(urls.NEW_FROM, status_code=200)
+    async def create(
+        self, key: str, request: Request[Any, Any, Any], data: FormBody, settings: Settings
+    ) -> Response[Any] | Template:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        if not ctx.may("sender"):
+            raise _forbidden("sender")
+        template = documents.get_template(key)
+        if template is None:
+            raise envelopes._unknown_template(key)
+        body = services.body_from_form(template, data)
+        try:
+            envelope_id = await envelopes.create_envelope(ctx.caller(), body, settings)
+        except AppError as exc:
+            if not exc.fields:
+                raise
+            errors: dict[str, str] = {}
+            for problem in exc.fields:
+                errors.setdefault(problem.path, problem.message)
+            return self._form(ctx, template, data, errors, status_code=400)
+        target = urls.envelope(envelope_id)
+        if _htmx(request):
+            return Response(content="", headers={"HX-Redirect": target})
+        return Redirect(path=target, status_code=303)
+
+    # ---------------------------------------------------------------- one envelope
+
+    async def _detail(
+        self, ctx: MemberContext, envelope_id: uuid.UUID, settings: Settings, **extra: Any
+    ) -> Template:
+        env = await _own_envelope(ctx, envelope_id)
+        shown = await envelopes.envelope_out(env.id, ctx.organisation_id)
+        signers = list(
+            await Signer.objects().where(Signer.envelope == env.id).order_by(Signer.routing_order)
+        )
+        return Template(
+            "pages/dealer/envelope.html",
+            context={
+                "me": ctx,
+                "env": env,
+                "shown": shown,
+                "status_label": services.STATUS_LABELS.get(shown.status, shown.status),
+                "links": services.share_links(settings, signers) if shown.status == "sent" else [],
+                "history": milestones.for_page(env),
+                **extra,
+            },
+        )
+
+    @get(urls.ENVELOPE)
+    async def envelope(
+        self, envelope_id: uuid.UUID, request: Request[Any, Any, Any], settings: Settings
+    ) -> Template | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        return await self._detail(ctx, envelope_id, settings)
+
+    @get(urls.ENVELOPE_PDF, media_type="application/pdf")
+    async def pdf(
+        self, envelope_id: uuid.UUID, request: Request[Any, Any, Any]
+    ) -> Response[bytes] | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        env, pdf = await envelopes.api_pdf(envelope_id, ctx.organisation_id)
+        return _pdf_response(pdf, f"{env.title}-{env.number}.pdf")
+
+    @post(urls.ENVELOPE_VOID, status_code=200)
+    async def void(
+        self,
+        envelope_id: uuid.UUID,
+        request: Request[Any, Any, Any],
+        data: FormBody,
+        settings: Settings,
+    ) -> Template | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        if not ctx.may("sender"):
+            raise _forbidden("sender")
+        try:
+            await lifecycle.void(ctx.caller(), envelope_id, data.get("reason", ""), settings)
+        except AppError as exc:
+            if exc.status_code >= 500 or exc.code == "not_found":
+                raise
+            message = exc.fields[0].message if exc.fields else exc.message
+            return await self._detail(ctx, envelope_id, settings, void_error=message)
+        return await self._detail(ctx, envelope_id, settings, notice="合同已撤销，签署链接已失效。")
+
+    @post(urls.ENVELOPE_REMIND, status_code=200)
+    async def remind(
+        self,
+        envelope_id: uuid.UUID,
+        signer_id: uuid.UUID,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+    ) -> Template | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        if not ctx.may("sender"):
+            raise _forbidden("sender")
+        try:
+            await lifecycle.remind(ctx.caller(), envelope_id, signer_id, settings)
+            notice, error = "已重新发送签署短信。", ""
+        except AppError as exc:
+            if exc.code == "not_found":
+                raise
+            notice, error = "", exc.message
+        return await self._detail(ctx, envelope_id, settings, notice=notice, remind_error=error)
+
+    # ---------------------------------------------------------------- stamping
+
+    async def _stamps(self, ctx: MemberContext, settings: Settings, **extra: Any) -> Template:
+        return Template(
+            "pages/dealer/stamps.html",
+            context={
+                "me": ctx,
+                "rows": await stamping.pending(ctx.organisation_id, settings.stamp_batch_max),
+                "seals": await stamping.seals_for(ctx),
+                "limit": settings.stamp_batch_max,
+                **extra,
+            },
+        )
+
+    @get(urls.STAMPS)
+    async def stamps(
+        self, request: Request[Any, Any, Any], settings: Settings
+    ) -> Template | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        return await self._stamps(ctx, settings)
+
+    @post(urls.STAMPS_CODE, status_code=200)
+    async def stamp_code(
+        self, request: Request[Any, Any, Any], data: MultiFormBody, settings: Settings
+    ) -> Template | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        if not ctx.may("stamper"):
+            raise _forbidden("stamper")
+        chosen = _chosen(data)
+        try:
+            await members.send_stamp_code(ctx, len(chosen), settings, request.app.state.sms)
+            return await self._stamps(ctx, settings, code_sent=True, chosen=chosen)
+        except AppError as exc:
+            return await self._stamps(ctx, settings, error=exc.message, chosen=chosen)
+
+    @post(urls.STAMPS, status_code=200)
+    async def stamp(
+        self, request: Request[Any, Any, Any], data: MultiFormBody, settings: Settings
+    ) -> Template | Redirect:
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        chosen = _chosen(data)
+        try:
+            result = await stamping.stamp_batch(
+                ctx,
+                uuid.UUID(str(data.get("seal", ""))),
+                [uuid.UUID(c) for c in chosen],
+                str(data.get("code", "")),
+                settings,
+                request.app.state.ca,
+            )
+        except (AppError, ValueError) as exc:
+            message = exc.message if isinstance(exc, AppError) else "请选择印章和合同。"
+            if isinstance(exc, AppError) and exc.fields:
+                message = exc.fields[0].message
+            return await self._stamps(ctx, settings, error=message, code_sent=True, chosen=chosen)
+        return await self._stamps(ctx, settings, result=result)
+
+
+def _chosen(data: dict[str, Any]) -> list[str]:
+    raw = data.get("envelope", [])
+    return [raw] if isinstance(raw, str) else [str(v) for v in raw]
+
+
+class SharePages(Controller):
+    """The page a shared link opens: a WeChat share card (og: tags) and the way in."""
+
+    include_in_schema = False
+
+    @get(urls.SHARE)
+    async def share(self, token: str, settings: Settings) -> Template:
+        ctx = await envelopes.resolve_link(token)
+        if ctx is None:
+            raise AppError("link_invalid", "链接无效或已过期", "This link is invalid.", 404)
+        deadline = ctx.envelope.expires_at.astimezone(envelopes.messages.CHINA)
+        return Template(
+            "pages/dealer/share.html",
+            context={
+                "ctx": ctx,
+                "env": ctx.envelope,
+                "signer": ctx.signer,
+                "token": token,
+                "title": f"《{ctx.envelope.title}》待{ctx.signer.name}签署",
+                "description": f"{ctx.sender}邀请您在线签署，"
+                f"{deadline.month}月{deadline.day}日前有效。点击查看合同并签名。",
+                "image": f"{settings.public_url}/p/{token}/thumb.jpg",
+                "url": f"{settings.public_url}/p/{token}",
+            },
+        )
+
+    @get(urls.SHARE_THUMB, media_type="image/jpeg")
+    async def thumbnail(self, token: str) -> Response[bytes]:
+        ctx = await envelopes.resolve_link(token)
+        if ctx is None:
+            raise AppError("link_invalid", "链接无效或已过期", "This link is invalid.", 404)
+        # Keyed apart from the reading pages' images, which are looked up by document hash.
+        sha = sha256_hex(f"thumbnail:{THUMB_WIDTH}:{ctx.envelope.current_sha256}")
+        cached = (
+            await PageImage.select(PageImage.image)
+            .where(
+                (PageImage.sha256 == sha) & (PageImage.page == 0) & (PageImage.width == THUMB_WIDTH)
+            )
+            .first()
+        )
+        if cached is not None:
+            image = cached["image"]
+        else:
+            _, pdf = await envelopes.current_pdf(ctx.envelope.id)
+            image = await asyncio.to_thread(
+                documents.render_page_image, pdf, 0, width=THUMB_WIDTH, format="jpeg"
+            )
+            await PageImage.insert(
+                PageImage(
+                    id=uuid.uuid4(),
+                    sha256=sha,
+                    page=0,
+                    width=THUMB_WIDTH,
+                    image=image,
+                    content_type="image/jpeg",
+                )
+            )
+        return Response(
+            content=image,
+            media_type="image/jpeg",
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
