@@ -173,7 +173,7 @@ def _new_number(now: datetime) -> str:
 
 
 def signer_token(signer_id: uuid.UUID, nonce: str) -> str:
-    return keyed_token(LINK_PURPOSE, f"{signer_id}:{nonce}", length=22)
+    return keyed_token(LINK_PURPOSE, f"{signer_id}:{nonce}", length=16)
 
 
 def signer_link(settings: Settings, signer_id: uuid.UUID, nonce: str) -> str:
@@ -987,6 +987,13 @@ async def _sign_attempt(
     except signing.IntentMismatch:
         raise _changed() from None
 
+    # This signature's serial, hash and TSA time, for the evidence trail (read outside the
+    # write transaction: it parses the PDF).
+    own = [
+        facts
+        for facts in await evidence.signatures_for_event(signed.pdf)
+        if facts["field"] == ctx.signer.field_name
+    ]
     now = utcnow()
     async with transaction():
         # Optimistic lock: only the revision the signer saw may be replaced.
@@ -1038,6 +1045,8 @@ async def _sign_attempt(
                 "signer": str(ctx.signer.id),
                 "field": ctx.signer.field_name,
                 "certificate_serial": signed.certificate_serial,
+                "signature_sha256": own[0]["signature_sha256"] if own else None,
+                "timestamp_time": own[0]["timestamp_time"] if own else None,
                 "document_sha256_before": env.current_sha256,
                 "document_sha256_after": signed.sha256,
                 "handwriting_sha256": sha256_hex(ctx.signer.handwriting_png),

@@ -117,6 +117,12 @@ async def test_every_step_is_recorded_masked_and_chained(envelope_id):
     assert len(by_kind["intent.confirmed"]["document_sha256"]) == 64
     signatures = by_kind["envelope.completed"]["signatures"]
     assert len(signatures) == 2
+    # Each signer's own event names its signature and the TSA time too.
+    signed_events = [e["data"] for e in events if e["kind"] == "signer.signed"]
+    assert [e["signature_sha256"] for e in signed_events] == [
+        s["signature_sha256"] for s in signatures
+    ]
+    assert all(e["timestamp_time"] for e in signed_events)
     for s in signatures:
         assert len(s["certificate_serial"]) == 32 and len(s["signature_sha256"]) == 64
         assert s["timestamp_time"]
