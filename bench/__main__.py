@@ -8,26 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from backend import documents, signing
-
-
-def measure(fn: Callable[[], object], rounds: int) -> float:
-    fn()  # warm-up: fonts, caches
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+from bench.timing import measure
 
 
 def handwriting() -> bytes:

@@ -16,27 +16,17 @@ import argparse
 import asyncio
 import hashlib
 import os
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-
-def _median_ms(fn: Callable[[], object], rounds: int) -> float:
-    fn()  # warm-up: fonts, caches
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+from bench.timing import measure
 
 
 def baseline_ms() -> float:
     block = os.urandom(32 * 1024 * 1024)
-    return _median_ms(lambda: hashlib.sha256(block).digest(), 5)
+    return measure(lambda: hashlib.sha256(block).digest(), 5)
 
 
 def car_item(n: int) -> dict[str, Any]:
@@ -72,7 +62,7 @@ def render_ms(rounds: int) -> float:
             signers={"buyer": "张三", "dealer": "李经理"},
         )
 
-    return _median_ms(once, rounds)
+    return measure(once, rounds)
 
 
 async def batch_seconds(rows: int, processes: int) -> dict[str, float]:

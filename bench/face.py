@@ -8,30 +8,18 @@ grey conversion), measured in the same run, so the ratios stay comparable across
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from bench.timing import measure
 from ml import face
 
 FACES = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "faces"
 MATCH_BUDGET_MS = 300.0
 LIVENESS_BUDGET_MS = 1500.0
-
-
-def measure(fn: Callable[[], object], rounds: int) -> float:
-    fn()  # warm-up: models, caches
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
 
 
 def live_frames() -> list[bytes]:

@@ -9,30 +9,18 @@ from __future__ import annotations
 
 import io
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from bench.timing import measure
 from ml import handwriting
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "handwriting"))
 from handwriting_data import as_json, write_characters, write_name
 
 BUDGET_MS = 50.0
-
-
-def measure(fn: Callable[[], object], rounds: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
 
 
 def naive_png(strokes_json: str) -> bytes:

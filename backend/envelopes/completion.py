@@ -11,7 +11,7 @@ from typing import Any
 from backend import signing
 from backend.config import Settings
 from backend.database import transaction, utcnow
-from backend.envelopes.services import LONG_TERM_JOB, current_pdf
+from backend.envelopes.services import LONG_TERM_JOB, append_revision, current_pdf
 from backend.envelopes.tables import DocumentRevision, Envelope
 from backend.evidence import kinds
 from backend.evidence.services import SEAL_JOB, append_event
@@ -28,7 +28,7 @@ async def make_envelope_long_term(envelope_id: uuid.UUID, ca: signing.Certificat
     if env.status != "completed":
         return
     last = (
-        await DocumentRevision.select(DocumentRevision.reason, DocumentRevision.page_count)
+        await DocumentRevision.select(DocumentRevision.reason)
         .where(DocumentRevision.envelope == envelope_id)
         .order_by(DocumentRevision.seq, ascending=False)
         .first()
@@ -58,19 +58,7 @@ async def make_envelope_long_term(envelope_id: uuid.UUID, ca: signing.Certificat
         )
         if not moved:
             return
-        seq = await DocumentRevision.count().where(DocumentRevision.envelope == envelope_id)
-        await DocumentRevision.insert(
-            DocumentRevision(
-                id=uuid.uuid4(),
-                envelope=envelope_id,
-                seq=seq + 1,
-                sha256=sha,
-                pdf=long_term,
-                page_count=last["page_count"] if last else 0,
-                reason=REASON,
-                created_at=now,
-            )
-        )
+        await append_revision(envelope_id, env.current_sha256, long_term, sha, REASON, now)
         await append_event(
             envelope_id,
             kinds.DOCUMENT_LONG_TERM,

@@ -1010,23 +1010,8 @@ async def _sign_attempt(
         )
         if not moved:
             raise await _parallel_race(ctx, env.current_sha256)
-        seq = await DocumentRevision.count().where(DocumentRevision.envelope == env.id)
-        page_count = (
-            await DocumentRevision.select(DocumentRevision.page_count)
-            .where(DocumentRevision.sha256 == env.current_sha256)
-            .first()
-        )
-        await DocumentRevision.insert(
-            DocumentRevision(
-                id=uuid.uuid4(),
-                envelope=env.id,
-                seq=seq + 1,
-                sha256=signed.sha256,
-                pdf=signed.pdf,
-                page_count=page_count["page_count"] if page_count else 0,
-                reason=f"signed:{ctx.signer.role}",
-                created_at=now,
-            )
+        await append_revision(
+            env.id, env.current_sha256, signed.pdf, signed.sha256, f"signed:{ctx.signer.role}", now
         )
         await Signer.update(
             {
@@ -1089,6 +1074,35 @@ async def advance(
         await jobs.enqueue(LONG_TERM_JOB, {"envelope_id": str(env.id)})
     elif min(remaining) > signer.routing_order:
         await _send(env.id, order=min(remaining))
+
+
+async def append_revision(
+    envelope_id: uuid.UUID,
+    previous_sha256: str,
+    pdf: bytes,
+    sha256: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Store the next revision of an envelope's PDF (inside the caller's transaction)."""
+    seq = await DocumentRevision.count().where(DocumentRevision.envelope == envelope_id)
+    previous = (
+        await DocumentRevision.select(DocumentRevision.page_count)
+        .where(DocumentRevision.sha256 == previous_sha256)
+        .first()
+    )
+    await DocumentRevision.insert(
+        DocumentRevision(
+            id=uuid.uuid4(),
+            envelope=envelope_id,
+            seq=seq + 1,
+            sha256=sha256,
+            pdf=pdf,
+            page_count=previous["page_count"] if previous else 0,
+            reason=reason,
+            created_at=now,
+        )
+    )
 
 
 def _changed() -> AppError:

@@ -18,8 +18,8 @@ from typing import Any
 from backend import signing
 from backend.config import Settings
 from backend.database import transaction, utcnow
-from backend.envelopes.services import STAMP, advance, current_pdf
-from backend.envelopes.tables import DocumentRevision, Envelope, Signer
+from backend.envelopes.services import STAMP, advance, append_revision, current_pdf
+from backend.envelopes.tables import Envelope, Signer
 from backend.errors import AppError, FieldProblem, validation_error
 from backend.evidence import kinds
 from backend.evidence.services import append_event
@@ -196,23 +196,8 @@ async def _stamp_one(
         )
         if not moved:
             raise AppError("document_changed", "合同刚刚有更新，请重试。", "Changed.", 409)
-        seq = await DocumentRevision.count().where(DocumentRevision.envelope == env.id)
-        pages = (
-            await DocumentRevision.select(DocumentRevision.page_count)
-            .where(DocumentRevision.sha256 == env.current_sha256)
-            .first()
-        )
-        await DocumentRevision.insert(
-            DocumentRevision(
-                id=uuid.uuid4(),
-                envelope=env.id,
-                seq=seq + 1,
-                sha256=signed.sha256,
-                pdf=signed.pdf,
-                page_count=pages["page_count"] if pages else 0,
-                reason=f"signed:{signer.role}",
-                created_at=now,
-            )
+        await append_revision(
+            env.id, env.current_sha256, signed.pdf, signed.sha256, f"signed:{signer.role}", now
         )
         await Signer.update(
             {
