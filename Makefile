@@ -15,7 +15,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither" || true
 	$(BIN)/python -m pip install $(PIP_QUIET) --no-deps face_recognition face_recognition_models 2>&1 | grep -v "is ignored: it is neither" || true
-	$(BIN)/python -c "import backend, litestar, pyhanko, weasyprint, face_recognition, cv2"
+	$(BIN)/python -c "import backend, litestar, pyhanko, weasyprint, cv2, face_recognition_models, face_recognition"
 	$(BIN)/python -c "from backend.documents import fonts; fonts.build_compact_fonts()"
 	touch $(STAMP)
 
