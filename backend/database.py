@@ -70,7 +70,13 @@ async def _sqlite_reader(db: SQLiteEngine) -> aiosqlite.Connection:
     loop = asyncio.get_running_loop()
     conn = _readers.get(loop)
     if conn is None:
-        conn = await aiosqlite.connect(**db.connection_kwargs)
+        pending = aiosqlite.connect(**db.connection_kwargs)
+        # A reader kept for an event loop that ended without closing it (a test loop, a
+        # worker stopped by a signal) must not keep the process alive at exit.
+        thread = getattr(pending, "_thread", None)
+        if thread is not None:
+            thread.daemon = True
+        conn = await pending
         conn.row_factory = dict_factory  # type: ignore[assignment]
         await conn.execute("PRAGMA query_only = 1")
         if (raced := _readers.get(loop)) is not None:
