@@ -63,7 +63,7 @@ class Receiver:
     def events(self, path: str | None = None) -> list[dict[str, Any]]:
         return [json.loads(h["body"]) for h in self.hits if path is None or h["path"] == path]
 
-    async def wait_for(self, predicate: Any, timeout: float = 20) -> None:
+    async def wait_for(self, predicate: Any, timeout: float = 60) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not predicate():
