@@ -201,6 +201,12 @@ class EventCertificate:
     def serial_hex(self) -> str:
         return serial_hex(self.certificate.serial_number)
 
+    def chain_der(self) -> tuple[bytes, ...]:
+        """The certificate, then its chain, as DER: what a signature embeds."""
+        return tuple(
+            c.public_bytes(serialization.Encoding.DER) for c in (self.certificate, *self.chain)
+        )
+
 
 @dataclass(frozen=True)
 class _Authority:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, TypeAlias
 
 from asn1crypto import keys as asn1_keys
@@ -21,9 +23,20 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers
+from pyhanko.sign.signers import constants
+from pyhanko.sign.signers.cms_embedder import (
+    PdfCMSEmbedder,
+    SigAppearanceSetup,
+    SigIOSetup,
+    SigMDPSetup,
+    SigObjSetup,
+)
+from pyhanko.sign.signers.pdf_byterange import SignatureObject
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.stamp import BaseStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from backend.signing import der
 from backend.signing.appearance import (
     caption_text,
     handwriting_image,
@@ -38,6 +51,7 @@ from backend.signing.errors import (
     SigningError,
 )
 from backend.signing.intent import SigningIntent
+from backend.signing.tsa import LocalTimeStamper
 
 __all__ = ["SignedRevision", "TimeStamperChoice", "async_sign_intent", "sign_intent"]
 
@@ -92,31 +106,24 @@ def sign_intent(
     certify = is_unsigned(writer)
 
     event = ca.issue_event_certificate(intent)
-    pdf_signer = signers.PdfSigner(
-        signers.PdfSignatureMetadata(
-            field_name=intent.field_name,
-            md_algorithm="sha256",
-            subfilter=fields.SigSeedSubFilter.PADES,
-            name=intent.signer_name,
-            reason=intent.reason or None,
-            location=intent.location or None,
-            certify=certify,
-            docmdp_permissions=fields.MDPPerm.FILL_FORMS,
-        ),
-        signer=_pyhanko_signer(event),
-        timestamper=_resolve_timestamper(timestamper, ca),
-        stamp_style=signature_stamp_style(
-            handwriting, caption_text(intent.signer_name, intent.signed_at), box
-        ),
-    )
-    output = io.BytesIO()
     try:
-        pdf_signer.sign_pdf(
-            writer, existing_fields_only=True, bytes_reserved=SIGNATURE_BYTES, output=output
+        signed = sign_field(
+            writer,
+            field_name=intent.field_name,
+            certificate=event,
+            stamp_style=signature_stamp_style(
+                handwriting, caption_text(intent.signer_name, intent.signed_at), box
+            ),
+            timestamper=timestamper,
+            ca=ca,
+            signed_at=intent.signed_at,
+            certify=certify,
+            name=intent.signer_name,
+            reason=intent.reason,
+            location=intent.location,
         )
     except (PdfError, ValueError, OSError) as exc:  # pyHanko's and the TSA client's errors
         raise SigningError(f"could not sign field {intent.field_name!r}: {exc}") from exc
-    signed = output.getvalue()
     return SignedRevision(
         pdf=signed,
         sha256=hashlib.sha256(signed).hexdigest(),
@@ -134,6 +141,96 @@ async def async_sign_intent(
 ) -> SignedRevision:
     """:func:`sign_intent` in a worker thread, so the event loop keeps serving requests."""
     return await asyncio.to_thread(sign_intent, pdf, intent, ca, timestamper=timestamper)
+
+
+def sign_field(
+    writer: IncrementalPdfFileWriter,
+    *,
+    field_name: str,
+    certificate: EventCertificate,
+    stamp_style: BaseStampStyle,
+    timestamper: TimeStamperChoice,
+    ca: CertificateAuthority,
+    signed_at: datetime,
+    certify: bool,
+    name: str,
+    reason: str = "",
+    location: str = "",
+) -> bytes:
+    """Sign the existing empty field ``field_name`` of ``writer``: the new revision's bytes.
+
+    pyHanko's :class:`PdfCMSEmbedder` writes the incremental update (signature dictionary,
+    appearance, DocMDP entries); the CMS object itself is written directly as DER
+    (:mod:`backend.signing.der`) and stamped by our TSA in-process, which is what makes a
+    signature several times cheaper than pyHanko's ``PdfSigner``. Output is the same
+    PAdES (ETSI.CAdES.detached) structure: content-type, message-digest and
+    signing-certificate-v2 signed attributes, the signature timestamp unsigned.
+    """
+    writer.ensure_output_version(version=(1, 7))
+    if writer.output_version < (2, 0):
+        writer.register_extension(constants.ESIC_EXTENSION_1)
+    embedder = PdfCMSEmbedder().write_cms(
+        field_name=field_name, writer=writer, existing_fields_only=True
+    )
+    next(embedder)
+    embedder.send(
+        SigObjSetup(
+            sig_placeholder=SignatureObject(
+                timestamp=signed_at,
+                subfilter=fields.SigSeedSubFilter.PADES,
+                name=name or None,
+                reason=reason or None,
+                location=location or None,
+                bytes_reserved=SIGNATURE_BYTES,
+            ),
+            mdp_setup=SigMDPSetup(
+                md_algorithm="sha256",
+                certify=certify,
+                docmdp_perms=fields.MDPPerm.FILL_FORMS if certify else None,
+            ),
+            appearance_setup=SigAppearanceSetup(style=stamp_style, timestamp=signed_at, name=name),
+        )
+    )
+    output = io.BytesIO()
+    prepared, _ = embedder.send(SigIOSetup(md_algorithm="sha256", output=output))
+    stamp = _stamp_function(timestamper, ca)
+    contents = der.signed_data(
+        certificate=certificate.certificate,
+        key=certificate.private_key,
+        content_digest=prepared.document_digest,
+        certificates=certificate.chain_der(),
+        unsigned_attributes=(
+            None
+            if stamp is None
+            else lambda signature: (
+                der.attribute(_SIGNATURE_TIMESTAMP, stamp(hashlib.sha256(signature).digest())),
+            )
+        ),
+    )
+    if len(contents) * 2 > SIGNATURE_BYTES:
+        raise SigningError("the signature is larger than the room reserved for it")
+    embedder.send(contents)
+    return output.getvalue()
+
+
+_SIGNATURE_TIMESTAMP = "1.2.840.113549.1.9.16.2.14"
+
+
+def _stamp_function(
+    choice: TimeStamperChoice, ca: CertificateAuthority
+) -> Callable[[bytes], bytes] | None:
+    """SHA-256 digest → DER timestamp token: our own TSA directly, or a pyHanko stamper."""
+    timestamper = _resolve_timestamper(choice, ca)
+    if timestamper is None:
+        return None
+    if isinstance(timestamper, LocalTimeStamper):
+        return timestamper.authority.stamp
+
+    def external(digest: bytes) -> bytes:
+        token = asyncio.run(timestamper.async_timestamp(digest, "sha256"))
+        return bytes(token.dump())
+
+    return external
 
 
 def _resolve_timestamper(choice: TimeStamperChoice, ca: CertificateAuthority) -> TimeStamper | None:

@@ -17,14 +17,15 @@ import logging
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
-from asn1crypto import algos, cms, core, tsp
+from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pyhanko.sign.timestamps import TimeStamper
+
+from backend.signing import der
 
 __all__ = [
     "MAX_REQUEST_BYTES",
@@ -58,7 +59,7 @@ _IMPRINT_DIGEST_SIZES = {
     "sha3_384": 48,
     "sha3_512": 64,
 }
-_ACCURACY = tsp.Accuracy({"seconds": 1})
+_TST_INFO = "1.2.840.113549.1.9.16.1.4"
 
 
 class _TimeStampResp(tsp.TimeStampResp):  # type: ignore[misc]
@@ -117,32 +118,10 @@ class TimeStampAuthority:
         self._private_key = private_key
         self._chain = tuple(chain)
         self._policy_oid = policy_oid
-        tsa = _to_asn1(certificate)
-        # Constant parts of every token, kept as DER: asn1crypto re-serialises a parsed
-        # certificate put into a new structure, which would cost ~20 ms per token.
-        self._tsa_name_der = asn1_x509.GeneralName({"directory_name": tsa.subject}).dump()
-        self._sid_der = cms.SignerIdentifier(
-            {
-                "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                    {"issuer": tsa.issuer, "serial_number": tsa.serial_number}
-                )
-            }
-        ).dump()
-        ess_cert_id = tsp.ESSCertIDv2(
-            {
-                "hash_algorithm": {"algorithm": "sha256"},
-                "cert_hash": hashlib.sha256(tsa.dump()).digest(),
-                "issuer_serial": {
-                    "issuer": [asn1_x509.GeneralName({"directory_name": tsa.issuer})],
-                    "serial_number": tsa.serial_number,
-                },
-            }
-        )
-        self._signing_certificate_v2_der = tsp.SigningCertificateV2({"certs": [ess_cert_id]}).dump()
+        # The TSA's name as a GeneralName (directoryName), written into every TSTInfo.
+        self._tsa_name_der = der.explicit(4, certificate.subject.public_bytes())
         embedded = [certificate, *(c for c in self._chain if c.issuer != c.subject)]
-        self._certificates_der = cms.CertificateSet(
-            [cms.CertificateChoices({"certificate": _to_asn1(c)}) for c in embedded]
-        ).dump()
+        self._certificates = tuple(c.public_bytes(serialization.Encoding.DER) for c in embedded)
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -186,9 +165,7 @@ class TimeStampAuthority:
             self._check(request)
         except _Rejection as rejection:
             return _rejection(rejection.fail_info, rejection.text)
-        gen_time = (now or datetime.now(UTC)).astimezone(UTC)
-        # Milliseconds are plenty next to an accuracy of one second.
-        gen_time = gen_time.replace(microsecond=gen_time.microsecond // 1000 * 1000)
+        gen_time = _token_time(now)
         certificate = self._certificate
         if not certificate.not_valid_before_utc <= gen_time <= certificate.not_valid_after_utc:
             logger.error(
@@ -232,69 +209,61 @@ class TimeStampAuthority:
             )
 
     def _token(self, request: tsp.TimeStampReq, gen_time: datetime) -> cms.ContentInfo:
-        tst_info: dict[str, Any] = {
-            "version": "v1",
-            "policy": self._policy_oid,
-            "message_imprint": request["message_imprint"],
-            # Unique per token (RFC 3161 § 2.4.2); fixed at 16 octets, so every token of the
-            # same request has the same size, which pyHanko's size estimate relies on.
-            "serial_number": secrets.randbits(127) | (1 << 126),
-            "gen_time": core.GeneralizedTime(gen_time),
-            "accuracy": _ACCURACY,
-            "tsa": asn1_x509.GeneralName.load(self._tsa_name_der),
-        }
-        if request["nonce"].native is not None:
-            tst_info["nonce"] = request["nonce"]
-        content = tsp.TSTInfo(tst_info).dump()
-        signed_attrs = cms.CMSAttributes(
-            [
-                cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
-                cms.CMSAttribute(
-                    {"type": "message_digest", "values": [hashlib.sha256(content).digest()]}
-                ),
-                cms.CMSAttribute(
-                    {
-                        "type": "signing_certificate_v2",
-                        "values": [tsp.SigningCertificateV2.load(self._signing_certificate_v2_der)],
-                    }
-                ),
-            ]
-        )
-        if isinstance(self._private_key, rsa.RSAPrivateKey):
-            signature_algorithm = "sha256_rsa"
-            signature = self._private_key.sign(
-                signed_attrs.dump(), padding.PKCS1v15(), hashes.SHA256()
+        nonce = request["nonce"].native
+        return cms.ContentInfo.load(
+            self._token_der(
+                request["message_imprint"].dump(),
+                gen_time,
+                nonce=nonce,
+                include_certificates=bool(request["cert_req"].native),
             )
-        else:
-            signature_algorithm = "sha256_ecdsa"
-            signature = self._private_key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))
-        digest_algorithm = algos.DigestAlgorithm({"algorithm": "sha256"})
-        signer_info = cms.SignerInfo(
-            {
-                "version": "v1",
-                "sid": cms.SignerIdentifier.load(self._sid_der),
-                "digest_algorithm": digest_algorithm,
-                "signed_attrs": signed_attrs,
-                "signature_algorithm": algos.SignedDigestAlgorithm(
-                    {"algorithm": signature_algorithm}
-                ),
-                "signature": signature,
-            }
         )
-        signed_data: dict[str, Any] = {
-            "version": "v3",
-            "digest_algorithms": [digest_algorithm],
-            "encap_content_info": {
-                "content_type": "tst_info",
-                "content": cms.ParsableOctetString(content),
-            },
-            "signer_infos": [signer_info],
-        }
-        if request["cert_req"].native:
-            signed_data["certificates"] = cms.CertificateSet.load(self._certificates_der)
-        return cms.ContentInfo(
-            {"content_type": "signed_data", "content": cms.SignedData(signed_data)}
+
+    def stamp(self, sha256_digest: bytes, *, now: datetime | None = None) -> bytes:
+        """A timestamp token (DER ``ContentInfo``) over a SHA-256 digest, asked in-process.
+
+        What :meth:`respond` puts into a granted reply, without the DER request and reply
+        around it: signing calls this for the signature timestamp of every signature.
+        Raises :class:`ValueError` when the TSA certificate is not valid at that time.
+        """
+        if len(sha256_digest) != _IMPRINT_DIGEST_SIZES["sha256"]:
+            raise ValueError("stamp() takes a SHA-256 digest")
+        gen_time = _token_time(now)
+        certificate = self._certificate
+        if not certificate.not_valid_before_utc <= gen_time <= certificate.not_valid_after_utc:
+            raise ValueError("the TSA certificate is not valid now; renew tsa.pem")
+        imprint = der.sequence(der.algorithm(der.SHA256), der.octets(sha256_digest))
+        return self._token_der(imprint, gen_time, nonce=None, include_certificates=True)
+
+    def _token_der(
+        self, imprint: bytes, gen_time: datetime, *, nonce: int | None, include_certificates: bool
+    ) -> bytes:
+        tst_info = der.sequence(
+            der.integer(1),
+            der.oid(self._policy_oid),
+            imprint,
+            # Unique per token (RFC 3161 § 2.4.2); fixed at 16 octets, so every token of
+            # the same request has the same size.
+            der.integer(secrets.randbits(127) | (1 << 126)),
+            der.generalized_time(gen_time),
+            der.sequence(der.integer(1)),  # accuracy: one second
+            *((der.integer(nonce),) if nonce is not None else ()),
+            der.explicit(0, self._tsa_name_der),
         )
+        return der.signed_data(
+            certificate=self._certificate,
+            key=self._private_key,
+            content_digest=hashlib.sha256(tst_info).digest(),
+            certificates=self._certificates if include_certificates else (),
+            content_type=_TST_INFO,
+            encapsulated=tst_info,
+        )
+
+
+def _token_time(now: datetime | None) -> datetime:
+    gen_time = (now or datetime.now(UTC)).astimezone(UTC)
+    # Milliseconds are plenty next to an accuracy of one second.
+    return gen_time.replace(microsecond=gen_time.microsecond // 1000 * 1000)
 
 
 def _parse_request(request_der: bytes) -> tsp.TimeStampReq:
