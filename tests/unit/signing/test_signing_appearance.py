@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
@@ -100,3 +103,49 @@ def test_handwriting_is_cropped_to_the_ink_on_transparent_paper(handwriting_png:
     corner_alpha = image.getpixel((image.width - 1, 0))
     assert isinstance(corner_alpha, tuple)
     assert corner_alpha[3] == 0
+
+
+def _poppler(tool: str, pdf: bytes, tmp_path: Path, *args: str) -> str:
+    executable = shutil.which(tool)
+    if executable is None:
+        pytest.fail(f"{tool} not found: install poppler-utils (apt-get install -y poppler-utils)")
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(
+        [executable, *args, str(path), *(["-"] if tool == "pdftotext" else [])],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+
+
+def test_caption_font_is_an_embedded_subset(signed_by_both: SignedRevision, tmp_path: Path) -> None:
+    rows = [
+        line.split() for line in _poppler("pdffonts", signed_by_both.pdf, tmp_path).splitlines()[2:]
+    ]
+    captions = [row for row in rows if row[0].endswith("+NotoSansSC-Regular")]
+
+    # One subset per signature; columns: name, type (3 words), encoding, emb, sub, uni.
+    assert len(captions) == 2
+    for row in captions:
+        assert row[-5:-2] == ["yes", "yes", "yes"], row
+        assert "NotoSansSC-Regular" in row[0] and row[0][6] == "+"
+
+
+def test_caption_text_is_extracted_by_pdftotext(
+    signed_by_both: SignedRevision, tmp_path: Path
+) -> None:
+    text = " ".join(_poppler("pdftotext", signed_by_both.pdf, tmp_path).split())
+
+    assert "张三 2026-11-22 14:05 (UTC+8)" in text
+    assert "李四 2026-11-22 14:05 (UTC+8)" in text
+
+
+def test_rare_name_outside_the_compact_font_still_prints(
+    contract_pdf: bytes, make_intent: MakeIntent, ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    # 喆 is not in GB 2312: the caption falls back to the full font.
+    signed = sign_intent(contract_pdf, make_intent(contract_pdf, signer_name="王喆"), ca)
+
+    assert "王喆" in _poppler("pdftotext", signed.pdf, tmp_path)
