@@ -24,6 +24,7 @@ from backend.signing.errors import (
     PdfTooLarge,
     SigningError,
 )
+from backend.signing.form_fields import SignatureField, signature_fields
 from backend.signing.intent import SigningIntent
 from backend.signing.long_term import async_make_long_term, make_long_term
 from backend.signing.pades import (
@@ -34,7 +35,7 @@ from backend.signing.pades import (
 )
 from backend.signing.revocation import OCSP_REQUEST_CONTENT_TYPE, OCSP_RESPONSE_CONTENT_TYPE
 from backend.signing.seal import DEFAULT_PURPOSE, generate_round_seal, seal_image
-from backend.signing.sealing import sign_seal
+from backend.signing.sealing import reserve_cross_page_seal, sign_seal
 from backend.signing.tsa import (
     TIMESTAMP_QUERY_CONTENT_TYPE,
     TIMESTAMP_REPLY_CONTENT_TYPE,
@@ -83,6 +84,7 @@ __all__ = [
     "MasterKeyError",
     "PdfTooLarge",
     "PkiUrls",
+    "SignatureField",
     "SignatureReport",
     "SignatureVerdict",
     "SignedRevision",
@@ -98,9 +100,11 @@ __all__ = [
     "async_verify_document",
     "generate_round_seal",
     "make_long_term",
+    "reserve_cross_page_seal",
     "seal_image",
     "sign_intent",
     "sign_seal",
+    "signature_fields",
     "validate_pdf",
     "verify_document",
 ]

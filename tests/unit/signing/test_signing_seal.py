@@ -16,6 +16,7 @@ from backend.signing import (
     SigningError,
     SigningIntent,
     generate_round_seal,
+    reserve_cross_page_seal,
     seal_image,
     sign_intent,
     sign_seal,
@@ -91,10 +92,12 @@ def test_seal_signature_names_the_organisation_and_certifies(
     report = validate_pdf(sealed.pdf, [ca.root_certificate])
 
     assert report.all_valid
-    (seal,) = report.signatures
+    seal, *slices = report.signatures
     assert seal.signer_name == ORG and seal.signer_organisation == ORG
     assert seal.certified and seal.timestamp_time is not None
-    assert pdfsig(sealed.pdf) == ["Signature is Valid."]
+    # The cross-page slices: one signature per page, by the same organisation.
+    assert [s.signer_name for s in slices] == [ORG, ORG]
+    assert pdfsig(sealed.pdf) == ["Signature is Valid."] * 3
 
 
 def test_seal_is_visible_in_its_field(sealed: SignedRevision) -> None:
@@ -116,11 +119,17 @@ def test_cross_page_seal_slices_sit_on_the_right_edge_of_every_page(
         assert red_fraction(middle) == 0
 
 
-def test_cross_page_slices_are_covered_by_the_seal_signature(
+def test_cross_page_slices_are_signed_and_cover_the_whole_file(
     sealed: SignedRevision, ca: CertificateAuthority
 ) -> None:
-    (seal,) = validate_pdf(sealed.pdf, [ca.root_certificate]).signatures
-    assert seal.coverage == "ENTIRE_FILE" and seal.intact
+    signatures = validate_pdf(sealed.pdf, [ca.root_certificate]).signatures
+    assert [s.field_name for s in signatures] == [
+        "sig_dealer",
+        "sig_dealer-cross-page-1",
+        "sig_dealer-cross-page-2",
+    ]
+    assert all(s.intact and s.docmdp_ok is not False for s in signatures)
+    assert signatures[-1].coverage == "ENTIRE_FILE"
 
 
 def test_later_signers_keep_the_seal_valid(
@@ -132,12 +141,53 @@ def test_later_signers_keep_the_seal_valid(
     assert report.signatures[0].docmdp_ok is True
 
 
-def test_cross_page_seal_after_a_certification_is_refused(
+def test_cross_page_seal_after_a_certification_needs_reserved_fields(
     signed_by_buyer: SignedRevision, seal_png: bytes, ca: CertificateAuthority
 ) -> None:
     organisation = ca.issue_organisation_certificate(ORG, "5f2b9c0e41d7a3b8")
-    with pytest.raises(SigningError, match="first signature"):
+    with pytest.raises(SigningError, match="reserve"):
         sign_seal(signed_by_buyer.pdf, "sig_dealer", seal_png, organisation, ca, cross_page=True)
+    with pytest.raises(SigningError, match="before the first signature"):
+        reserve_cross_page_seal(signed_by_buyer.pdf, "sig_dealer")
     # Without the cross-page option it is an ordinary approval seal.
     sealed = sign_seal(signed_by_buyer.pdf, "sig_dealer", seal_png, organisation, ca)
     assert validate_pdf(sealed.pdf, [ca.root_certificate]).all_valid
+
+
+def test_cross_page_seal_between_two_signers(
+    three_party_pdf: bytes,
+    seal_png: bytes,
+    make_intent: MakeIntent,
+    ca: CertificateAuthority,
+    pdfsig: PdfSig,
+) -> None:
+    """Buyer certifies, the dealer's seal with its 骑缝章 comes second, the carrier last."""
+    prepared = reserve_cross_page_seal(three_party_pdf, "sig_dealer")
+    buyer = sign_intent(prepared, make_intent(prepared), ca)
+    organisation = ca.issue_organisation_certificate(ORG, "5f2b9c0e41d7a3b8")
+
+    sealed = sign_seal(buyer.pdf, "sig_dealer", seal_png, organisation, ca, cross_page=True)
+    last = sign_intent(
+        sealed.pdf,
+        make_intent(sealed.pdf, "sig_carrier", "王五", "carrier"),
+        ca,
+    )
+
+    report = validate_pdf(last.pdf, [ca.root_certificate])
+    assert report.all_valid
+    assert [s.field_name for s in report.signatures] == [
+        "sig_buyer",
+        "sig_dealer",
+        "sig_dealer-cross-page-1",
+        "sig_dealer-cross-page-2",
+        "sig_carrier",
+    ]
+    # The buyer's certification (P=2) still holds: intact, no disallowed modification.
+    assert report.signatures[0].certified and report.signatures[0].docmdp_ok is True
+    assert pdfsig(last.pdf) == ["Signature is Valid."] * 5
+    for index in (0, 1):
+        page = render(last.pdf, index)
+        edge = page.crop(
+            (page.width - 60, page.height // 2 - 60, page.width, page.height // 2 + 60)
+        )
+        assert red_fraction(edge) > 0.05
