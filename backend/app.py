@@ -43,6 +43,7 @@ from backend.config import ROOT, Settings, get_settings
 from backend.database import close_connections, open_connections
 from backend.dealer.controllers import DealerPages, SharePages
 from backend.envelopes import completion, lifecycle, milestones
+from backend.envelopes.batch_controllers import BatchSigningPages
 from backend.envelopes.controllers import EnvelopeApi, SignerPages
 from backend.envelopes.flow_controllers import DeclinePages, EnvelopeFlowApi, SealApi
 from backend.envelopes.services import register_jobs
@@ -485,6 +486,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebhookApi,
             ApiKeyApi,
             SignerPages,
+            BatchSigningPages,
             FaceStepPages,
             IdentityPages,
             IdentityReviewApi,

@@ -23,7 +23,9 @@ from backend.documents.rendering import (
     RenderedDocument,
     SignatureSlot,
     async_render_document,
+    is_role_field,
     render_document,
+    slot_field_name,
 )
 from backend.documents.validation import FieldError, TemplateDataError
 
@@ -38,10 +40,12 @@ __all__ = [
     "async_render_page_images",
     "format_yuan",
     "get_template",
+    "is_role_field",
     "list_templates",
     "page_count",
     "render_document",
     "render_page_image",
     "render_page_images",
     "rmb_uppercase",
+    "slot_field_name",
 ]

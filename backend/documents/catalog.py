@@ -14,6 +14,7 @@ from backend.documents.validation import (
     CleanOptions,
     FieldError,
     FieldSpec,
+    Invalid,
     TemplateDataError,
     amount_cleaner,
     china_today,
@@ -43,6 +44,9 @@ class Milestone:
 @dataclass(frozen=True)
 class RoleSpec:
     """A party who signs: ``key`` is used in field names (``sig_<key>``).
+
+    A template may give a role further boxes (``id="sig-<key>--<slot>"``: a handover page,
+    initials on each page); the signer draws and confirms once and every box is signed.
 
     ``order`` is the default signing group (roles sharing a number sign in parallel;
     0 means "after the roles listed before it"); ``milestone`` is set when this role signs.
@@ -161,6 +165,20 @@ def _text(
     return FieldSpec(path, "string", label, label_en, required, example, cleaner, max_length)
 
 
+_YES = {"true", "1", "yes", "y", "是", "需要", "附"}
+_NO = {"false", "0", "no", "n", "否", "不需要", "不附"}
+
+
+def _clean_flag(value: object, options: CleanOptions) -> bool:
+    """A yes/no choice from JSON (true/false), a CSV cell or a form field (是/否)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _YES or text in _NO:
+        return text in _YES
+    raise Invalid("请填写“是”或“否”", "Use true or false (是/否)")
+
+
 _CAR_FIELDS = (
     _text("buyer.name", "买方姓名", "Buyer name", "张三", required=True,
           min_length=2, max_length=30, person_name=True),
@@ -191,6 +209,8 @@ _CAR_FIELDS = (
               False, "91350100M000100Y43", clean_credit_code, 18),
     FieldSpec("dealer.phone", "string", "卖方联系电话", "Dealer phone", False,
               "010-12345678", clean_contact_phone, 24),
+    FieldSpec("handover_sheet", "boolean", "附车辆交接确认单", "Attach a vehicle handover sheet",
+              False, False, _clean_flag),
 )  # fmt: skip
 
 
@@ -242,6 +262,8 @@ def _car_context(cleaned: Mapping[str, object]) -> dict[str, object]:
         "deposit_over_limit": bool(deposit and deposit > price * Decimal("0.2")),
         "delivery_date": _chinese_date(str(cleaned["delivery_date"])),
         "delivery_place": cleaned.get("delivery_place") or dealer.get("address"),
+        # An annex page both parties sign again at delivery (a second box per role).
+        "handover_sheet": cleaned.get("handover_sheet") is True,
         "organisations": {"dealer": dealer["name"]},
     }
 

@@ -1,4 +1,4 @@
-"""Template + data → PDF with one empty signature field per role.
+"""Template + data → PDF with an empty signature field per role (and per further box).
 
 WeasyPrint lays out the Jinja2 HTML; the position of each ``#sig-<role>`` box is
 read from that same layout and turned into a pyHanko signature field, so the
@@ -43,7 +43,8 @@ _weasy_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class SignatureSlot:
-    """Where a role signs: field ``sig_<role>`` on ``page`` (0-based).
+    """Where a role signs: field ``sig_<role>`` on ``page`` (0-based), or
+    ``sig_<role>__<slot>`` for a further box of the same role (a handover page, initials).
 
     ``box`` is (x1, y1, x2, y2) in PDF points, origin at the bottom-left of the page.
     """
@@ -236,18 +237,38 @@ def _descendants(box: Any) -> Iterator[Any]:
         yield from _descendants(child)
 
 
+# A role's further boxes (a handover page, initials): id ``sig-<role>--<slot>``.
+_EXTRA_SLOT = re.compile(r"sig-([a-z][a-z0-9_]*)--([a-z0-9]{1,16})")
+
+
+def slot_field_name(role: str, slot: str | None = None) -> str:
+    """The signature field of a role's box: ``sig_<role>``, or ``sig_<role>__<slot>``."""
+    return f"sig_{role}" if slot is None else f"sig_{role}__{slot}"
+
+
+def is_role_field(field_name: str, role: str) -> bool:
+    """``field_name`` is one of ``role``'s signature fields (its main one or an extra box)."""
+    main = slot_field_name(role)
+    return field_name == main or field_name.startswith(main + "__")
+
+
 def _find_slots(layout: Any, template: ContractTemplate) -> Iterator[SignatureSlot]:
     wanted = {f"sig-{role.key}": role for role in template.roles}
+    roles = {role.key: role for role in template.roles}
     found: set[str] = set()
     for page_index, page in enumerate(layout.pages):
         page_height_px = page.height
         for box in _descendants(page._page_box):
             element = getattr(box, "element", None)
             box_id = element.get("id") if element is not None else None
-            if box_id not in wanted or box_id in found:
+            extra = _EXTRA_SLOT.fullmatch(box_id) if box_id else None
+            if extra is not None and extra.group(1) not in roles:
+                raise RuntimeError(f"template {template.key}: {box_id} names no role")
+            if (box_id not in wanted and extra is None) or box_id in found:
                 continue
             found.add(box_id)
-            role = wanted[box_id]
+            role = roles[extra.group(1)] if extra else wanted[str(box_id)]
+            field_name = slot_field_name(role.key, extra.group(2) if extra else None)
             # padding box = inside the drawn border; CSS y grows down, PDF y grows up
             left, top = box.padding_box_x(), box.padding_box_y()
             right, bottom = left + box.padding_width(), top + box.padding_height()
@@ -260,7 +281,7 @@ def _find_slots(layout: Any, template: ContractTemplate) -> Iterator[SignatureSl
             )
             yield SignatureSlot(
                 role=role.key,
-                field_name=f"sig_{role.key}",
+                field_name=field_name,
                 page=page_index,
                 box=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
             )

@@ -602,9 +602,16 @@ async def resolve_link(token: str) -> SignerContext | None:
     """The signer behind a link, or None for an unknown, forged or dead link."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
         return None
+    return await context_by_token_hash(sha256_hex(token), token)
+
+
+async def context_by_token_hash(token_hash: str, token: str = "") -> SignerContext | None:
+    """:func:`resolve_link` for a signer known by the stored hash of their link token
+    (batch signing reaches the same person's other envelopes this way; ``token`` stays
+    empty, so their links are never revealed)."""
     # One query (every page of the signer's journey starts here): the signer, the
     # envelope, all its signers, the sender's name and the page count.
-    rows = await fetch(_link_sql(), sha256_hex(token))
+    rows = await fetch(_link_sql(), token_hash)
     if not rows:
         return None
     env = _row_object(Envelope, "e.", rows[0])
@@ -827,15 +834,20 @@ async def confirm_intent_code(
 
 
 async def open_intent_session(
-    ctx: SignerContext, *, method: str, detail: dict[str, Any] | None = None
+    ctx: SignerContext,
+    *,
+    method: str,
+    detail: dict[str, Any] | None = None,
+    session: str | None = None,
 ) -> str:
     """The signer confirmed intent (SMS code, face): returns the token for the signing step.
 
     The caller sets it as the SESSION_COOKIE; signing must happen within intent_ttl_seconds.
+    ``session``: a batch signing's one session, shared by the envelopes it covers.
     """
     _require_turn(ctx)
     _require_identity(ctx)
-    session = secrets.token_urlsafe(32)
+    session = session or secrets.token_urlsafe(32)
     async with transaction():
         await Signer.update(
             {Signer.intent_verified_at: utcnow(), Signer.session_hash: sha256_hex(session)}
@@ -874,10 +886,14 @@ def _require_session(ctx: SignerContext, session: str | None, settings: Settings
         )
 
 
-def parse_handwriting(strokes_json: str, signer_name: str) -> handwriting.PreparedSignature:
-    """The pad's vector strokes, checked and rendered here (the client's picture is ignored)."""
+def parse_handwriting(
+    strokes_json: str, signer_name: str, bound: dict[str, str] | None = None
+) -> handwriting.PreparedSignature:
+    """The pad's vector strokes, checked and rendered here (the client's picture is ignored).
+
+    ``bound``: :func:`ml.handwriting.binding` of the intent session the drawing belongs to."""
     try:
-        return handwriting.prepare_signature(strokes_json, signer_name)
+        return handwriting.prepare_signature(strokes_json, signer_name, bound=bound)
     except handwriting.HandwritingError as exc:
         logger.info("handwriting refused: %s", exc)
         raise AppError(exc.code, exc.message_zh, exc.message_en, 400) from None
@@ -886,14 +902,58 @@ def parse_handwriting(strokes_json: str, signer_name: str) -> handwriting.Prepar
 async def submit_handwriting(
     ctx: SignerContext, session: str | None, strokes_json: str, settings: Settings
 ) -> bytes:
-    """Store the signer's drawing as a server-rendered PNG that carries its stroke evidence."""
+    """Store the signer's drawing as a server-rendered PNG that carries its stroke evidence
+    and the intent session it was drawn in (it signs only within that session)."""
     _require_session(ctx, session, settings)
+    assert ctx.signer.session_hash is not None  # checked by _require_session
+    bound = handwriting.binding(ctx.signer.session_hash, utcnow())
     # A few ms of CPU per signature; kept off the event loop like the other renderers.
-    prepared = await asyncio.to_thread(parse_handwriting, strokes_json, ctx.signer.name)
+    prepared = await asyncio.to_thread(parse_handwriting, strokes_json, ctx.signer.name, bound)
     png = prepared.png
     await Signer.update({Signer.handwriting_png: png}).where(Signer.id == ctx.signer.id)
     ctx.signer.handwriting_png = png
     return png
+
+
+def drawing_in_session(signer: Signer, settings: Settings) -> handwriting.DrawnSignature:
+    """The signer's drawing, if it was drawn in the intent session in force (else refused).
+
+    Asked before every field a drawing signs: one drawing serves several fields or a batch
+    only under the confirmation that preceded it, never a later or an earlier one."""
+    png = signer.handwriting_png
+    drawn = handwriting.DrawnSignature.from_evidence(
+        handwriting.read_evidence(png) if png else None
+    )
+    if drawn is None or not handwriting.may_reuse(
+        drawn,
+        intent_session_hash=signer.session_hash,
+        intent_verified_at=signer.intent_verified_at,
+        now=utcnow(),
+        max_age=timedelta(seconds=settings.intent_ttl_seconds),
+    ):
+        raise AppError(
+            "handwriting_missing",
+            "请先手写签名（每次验证后需重新签名）。",
+            "Draw your signature first (a new drawing after each confirmation).",
+            400,
+        )
+    return drawn
+
+
+def fields_to_sign(pdf: bytes, signer: Signer) -> list[str]:
+    """The signer's empty signature fields: further boxes in document order, the main last
+    (so the main signature covers the others). Blocking: parses the PDF."""
+    found = signing.signature_fields(pdf)
+    if any(f.name == signer.field_name and f.signed for f in found):
+        return []
+    extra = [
+        f.name
+        for f in found
+        if not f.signed
+        and f.name != signer.field_name
+        and documents.is_role_field(f.name, signer.role)
+    ]
+    return [*extra, signer.field_name]
 
 
 PARALLEL_RETRIES = 3
@@ -909,16 +969,20 @@ async def sign(
     settings: Settings,
     ca: signing.CertificateAuthority,
     user_agent: str,
+    *,
+    batch: dict[str, Any] | None = None,
 ) -> None:
-    """Apply this signer's PAdES signature, store the revision, move the envelope on.
+    """Apply this signer's PAdES signatures (every field of theirs, one drawing, one
+    confirmation), store the revision, move the envelope on.
 
     Parallel signers (same routing order) may sign at the same moment: when the other's
     signature lands first, the signature is applied again to the new revision. The signer
     confirmed intent for the same content; only signatures of their own group were added.
+    ``batch``: where this envelope sits in a batch signing (recorded in the audit events).
     """
     for attempt in range(PARALLEL_RETRIES + 1):
         try:
-            await _sign_attempt(ctx, session, settings, ca, user_agent)
+            await _sign_attempt(ctx, session, settings, ca, user_agent, batch)
             return
         except _ParallelRace:
             if attempt == PARALLEL_RETRIES:
@@ -962,38 +1026,54 @@ async def _sign_attempt(
     settings: Settings,
     ca: signing.CertificateAuthority,
     user_agent: str,
+    batch: dict[str, Any] | None = None,
 ) -> None:
     _require_session(ctx, session, settings)
-    if not ctx.signer.handwriting_png:
-        raise AppError("handwriting_missing", "请先手写签名。", "Draw your signature first.", 400)
+    drawn = drawing_in_session(ctx.signer, settings)
+    assert ctx.signer.handwriting_png is not None and ctx.signer.session_hash is not None
     env, pdf = await current_pdf(ctx.envelope.id)
-    intent = signing.SigningIntent(
-        envelope_id=str(env.id),
-        signer_id=str(ctx.signer.id),
-        signer_name=ctx.signer.name,
-        signer_role=ctx.signer.role,
-        field_name=ctx.signer.field_name,
-        document_sha256=env.current_sha256,
-        handwriting_png=ctx.signer.handwriting_png,
-        verified_by="sms-otp",
-        signed_at=utcnow(),
-        device=user_agent[:300],
-        reason=f"{ctx.signer.role_label}签署《{env.title}》",
-    )
-    try:
-        signed = await signing.async_sign_intent(pdf, intent, ca)
-    except signing.FieldAlreadySigned:
-        raise AppError("already_signed", "您已完成签署。", "Already signed.", 409) from None
-    except signing.IntentMismatch:
-        raise _changed() from None
+    names = await asyncio.to_thread(fields_to_sign, pdf, ctx.signer)
+    if not names:
+        raise AppError("already_signed", "您已完成签署。", "Already signed.", 409)
+    # One signature per field, each an incremental update on the previous one; the drawing
+    # is checked against the intent session before each (ml.handwriting.may_reuse).
+    steps: list[tuple[str, signing.SignedRevision]] = []
+    document, sha = pdf, env.current_sha256
+    for name in names:
+        drawing_in_session(ctx.signer, settings)
+        intent = signing.SigningIntent(
+            envelope_id=str(env.id),
+            signer_id=str(ctx.signer.id),
+            signer_name=ctx.signer.name,
+            signer_role=ctx.signer.role,
+            field_name=name,
+            document_sha256=sha,
+            handwriting_png=ctx.signer.handwriting_png,
+            verified_by="sms-otp",
+            signed_at=utcnow(),
+            device=user_agent[:300],
+            reason=f"{ctx.signer.role_label}签署《{env.title}》",
+        )
+        try:
+            step = await signing.async_sign_intent(document, intent, ca)
+        except signing.FieldAlreadySigned:
+            raise AppError("already_signed", "您已完成签署。", "Already signed.", 409) from None
+        except signing.IntentMismatch:
+            raise _changed() from None
+        steps.append((sha, step))
+        document, sha = step.pdf, step.sha256
+    signed = steps[-1][1]
 
-    # This signature's serial, hash and TSA time, for the evidence trail (read outside the
+    # Each signature's serial, hash and TSA time, for the evidence trail (read outside the
     # write transaction: it parses the PDF).
-    own = [
-        facts
-        for facts in await evidence.signatures_for_event(signed.pdf)
-        if facts["field"] == ctx.signer.field_name
-    ]
+    facts = {f["field"]: f for f in await evidence.signatures_for_event(signed.pdf)}
+    evidence_png = handwriting.read_evidence(ctx.signer.handwriting_png) or {}
+    reuse = {
+        "intent_session": handwriting.session_reference(ctx.signer.session_hash),
+        "drawn_at": drawn.drawn_at.isoformat(),
+        "fields": len(steps),
+        **({"batch": batch} if batch else {}),
+    }
     now = utcnow()
     async with transaction():
         # Optimistic lock: only the revision the signer saw may be replaced.
@@ -1021,25 +1101,35 @@ async def _sign_attempt(
                 Signer.session_hash: None,
             }
         ).where(Signer.id == ctx.signer.id)
-        drawn = handwriting.read_evidence(ctx.signer.handwriting_png) or {}
-        await append_event(
-            env.id,
-            "signer.signed",
-            actor=ctx.signer.role,
-            data={
-                "signer": str(ctx.signer.id),
-                "field": ctx.signer.field_name,
-                "certificate_serial": signed.certificate_serial,
-                "signature_sha256": own[0]["signature_sha256"] if own else None,
-                "timestamp_time": own[0]["timestamp_time"] if own else None,
-                "document_sha256_before": env.current_sha256,
-                "document_sha256_after": signed.sha256,
-                "handwriting_sha256": sha256_hex(ctx.signer.handwriting_png),
-                # Stroke hash and dynamics, carried inside the server-rendered PNG.
-                "handwriting_strokes_sha256": drawn.get("strokes_sha256"),
-                "handwriting_features": drawn.get("features"),
-            },
-        )
+        for index, (before, step) in enumerate(steps):
+            own = facts.get(step.field_name, {})
+            last = index == len(steps) - 1
+            await append_event(
+                env.id,
+                # One event per field; the main field's closes the signer's turn.
+                "signer.signed" if last else "signer.field_signed",
+                actor=ctx.signer.role,
+                data={
+                    "signer": str(ctx.signer.id),
+                    "field": step.field_name,
+                    "certificate_serial": step.certificate_serial,
+                    "signature_sha256": own.get("signature_sha256"),
+                    "timestamp_time": own.get("timestamp_time"),
+                    "document_sha256_before": before,
+                    "document_sha256_after": step.sha256,
+                    "handwriting_sha256": sha256_hex(ctx.signer.handwriting_png),
+                    # Stroke hash and dynamics, carried inside the server-rendered PNG.
+                    "handwriting_strokes_sha256": evidence_png.get("strokes_sha256"),
+                    "handwriting_features": evidence_png.get("features"),
+                    # The same drawing on every field, under one intent confirmation.
+                    "handwriting_reuse": {
+                        **reuse,
+                        "field_index": index + 1,
+                        # Applied before in this session: an earlier field or envelope.
+                        "reused": index > 0 or bool(batch and batch.get("position", 1) > 1),
+                    },
+                },
+            )
         await advance(env, ctx.signer, signed, now)
     jobs.wake_worker()
 

@@ -33,12 +33,13 @@ Reusing one drawing for several fields of the same signing session: :mod:`ml.han
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ml.handwriting.checks import Shape, check_drawing, name_characters
 from ml.handwriting.features import StrokeFeatures, stroke_features
 from ml.handwriting.render import EVIDENCE_KEY, read_evidence, render_png
-from ml.handwriting.reuse import DrawnSignature, may_reuse
+from ml.handwriting.reuse import DrawnSignature, binding, may_reuse, session_reference
 from ml.handwriting.strokes import (
     COORD_SLACK,
     MAX_CHARS,
@@ -72,6 +73,7 @@ __all__ = [
     "Shape",
     "StrokeFeatures",
     "assemble_characters",
+    "binding",
     "canonical_json",
     "check_drawing",
     "may_reuse",
@@ -80,6 +82,7 @@ __all__ = [
     "prepare_signature",
     "read_evidence",
     "render_png",
+    "session_reference",
     "stroke_features",
     "strokes_sha256",
     "to_json",
@@ -101,12 +104,17 @@ class PreparedSignature:
         }
 
 
-def prepare_signature(strokes_json: str, signer_name: str = "") -> PreparedSignature:
-    """Parse, check and render the pad's strokes; raises :class:`HandwritingError`."""
+def prepare_signature(
+    strokes_json: str, signer_name: str = "", *, bound: Mapping[str, str] | None = None
+) -> PreparedSignature:
+    """Parse, check and render the pad's strokes; raises :class:`HandwritingError`.
+
+    ``bound`` (from :func:`binding`) ties the drawing to the intent session it was drawn in;
+    it travels in the PNG's evidence with the stroke hash."""
     drawing = parse_strokes(strokes_json)
     check_drawing(drawing, signer_name)
     digest = strokes_sha256(drawing)
     features = stroke_features(drawing)
-    evidence = {"v": 1, "strokes_sha256": digest, "features": features.as_dict()}
+    evidence = {"v": 1, "strokes_sha256": digest, "features": features.as_dict(), **(bound or {})}
     png = render_png(drawing, evidence)
     return PreparedSignature(drawing, png, digest, features)

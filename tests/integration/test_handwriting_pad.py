@@ -59,7 +59,12 @@ async def test_the_server_renders_the_signature_and_keeps_the_stroke_evidence(cl
     assert preview.status_code == 200, preview.text
     png = _preview_png(preview.text)
     expected = handwriting.prepare_signature(strokes, "张三")
-    assert png == expected.png
+    with Image.open(io.BytesIO(png)) as got, Image.open(io.BytesIO(expected.png)) as want:
+        assert got.tobytes() == want.tobytes()  # the same drawing, rendered on the server
+    carried = handwriting.read_evidence(png) or {}
+    assert carried["strokes_sha256"] == expected.strokes_sha256
+    # ...bound to the intent session it was drawn in (it signs only within that session)
+    assert len(str(carried["intent_session_sha256"])) == 64 and carried["drawn_at"]
     with Image.open(io.BytesIO(png)) as image:
         assert image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == 0
 
