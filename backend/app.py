@@ -38,7 +38,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import i18n, pwa, signing
+from backend import i18n, pwa, signing, storage
 from backend.config import ROOT, Settings, get_settings
 from backend.database import close_connections, open_connections
 from backend.dealer.controllers import DealerPages, SharePages
@@ -422,6 +422,7 @@ def document_errors(app: Litestar) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    storage.configure(settings)  # where document and image bytes live
     i18n.load_catalogues(PWA / "locale")
 
     @contextlib.asynccontextmanager

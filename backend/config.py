@@ -165,6 +165,27 @@ class Settings:
     )
     stamp_batch_max: int = _doc("Most documents stamped with one intent check.", 200)
 
+    blob_store: str = _doc(
+        "Where document PDFs and page images are kept, named by their SHA-256: 'database' "
+        "(the blob table) or 's3' (an S3-compatible bucket: AWS S3, Aliyun OSS, MinIO; "
+        "content stored in the database before the switch is still read from there).",
+        "database",
+    )
+    s3_endpoint_url: str = _doc(
+        "S3 endpoint URL, e.g. https://oss-cn-hangzhou.aliyuncs.com; empty: AWS S3.", ""
+    )
+    s3_bucket: str = _doc("S3 bucket for the blobs (must exist).", "")
+    s3_region: str = _doc(
+        "Region signed into every request (SigV4), e.g. oss-cn-hangzhou or us-east-1.",
+        "us-east-1",
+    )
+    s3_access_key_id: str = _doc("S3 access key id.", "")
+    s3_secret_access_key: str = _doc("S3 secret access key (from a secret store).", "")
+    s3_prefix: str = _doc("Key prefix of every blob in the bucket.", "blobs/")
+    s3_addressing_style: str = _doc(
+        "'auto', 'path' (MinIO and most local servers) or 'virtual' (Aliyun OSS).", "auto"
+    )
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)

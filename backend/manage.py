@@ -1,4 +1,4 @@
-"""Operator commands: `python -m backend.manage migrate|seed|env-example`."""
+"""Operator commands: `python -m backend.manage migrate|seed|env-example|blobs-to-store`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,18 @@ def main(argv: list[str]) -> int:
 
         print(env_example(), end="")
         return 0
-    print("usage: python -m backend.manage migrate|seed|env-example", file=sys.stderr)
+    if command == "blobs-to-store":
+        from backend.storage import copy_database_blobs
+
+        copied, present, refused = asyncio.run(copy_database_blobs(settings))
+        print(f"{copied} copied, {present} already there, {len(refused)} failed their hash check")
+        for name in refused:
+            print(f"not copied (content does not match its hash): {name}", file=sys.stderr)
+        return 1 if refused else 0
+    print(
+        "usage: python -m backend.manage migrate|seed|env-example|blobs-to-store",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -24,6 +24,7 @@ DB = _engine()
 APP_REGISTRY = AppRegistry(
     apps=[
         "backend.orgs.piccolo_app",
+        "backend.storage.piccolo_app",
         "backend.envelopes.piccolo_app",
         "backend.identity.piccolo_app",
         "backend.evidence.piccolo_app",

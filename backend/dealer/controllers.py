@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Annotated, Any
 
@@ -18,7 +17,7 @@ from backend.dealer import services, urls
 from backend.envelopes import lifecycle, milestones, stamping
 from backend.envelopes import services as envelopes
 from backend.envelopes.controllers import _pdf_response
-from backend.envelopes.tables import Envelope, PageImage, Signer
+from backend.envelopes.tables import Envelope, Signer
 from backend.errors import AppError
 from backend.keys import sha256_hex
 from backend.orgs import members
@@ -405,30 +404,9 @@ class SharePages(Controller):
             raise AppError("link_invalid", "链接无效或已过期", "This link is invalid.", 404)
         # Keyed apart from the reading pages' images, which are looked up by document hash.
         sha = sha256_hex(f"thumbnail:{THUMB_WIDTH}:{ctx.envelope.current_sha256}")
-        cached = (
-            await PageImage.select(PageImage.image)
-            .where(
-                (PageImage.sha256 == sha) & (PageImage.page == 0) & (PageImage.width == THUMB_WIDTH)
-            )
-            .first()
+        image = await envelopes.rendered_page(
+            ctx.envelope.id, sha, 0, width=THUMB_WIDTH, format="jpeg"
         )
-        if cached is not None:
-            image = cached["image"]
-        else:
-            _, pdf = await envelopes.current_pdf(ctx.envelope.id)
-            image = await asyncio.to_thread(
-                documents.render_page_image, pdf, 0, width=THUMB_WIDTH, format="jpeg"
-            )
-            await PageImage.insert(
-                PageImage(
-                    id=uuid.uuid4(),
-                    sha256=sha,
-                    page=0,
-                    width=THUMB_WIDTH,
-                    image=image,
-                    content_type="image/jpeg",
-                )
-            )
         return Response(
             content=image,
             media_type="image/jpeg",

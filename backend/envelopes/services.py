@@ -30,6 +30,7 @@ from backend.notify import messages
 from backend.notify.sms import SmsProvider
 from backend.orgs.services import Caller
 from backend.orgs.tables import Organisation
+from backend.storage import BlobUnavailable, blobs
 from ml import handwriting
 
 logger = logging.getLogger("signlink.envelopes")
@@ -385,13 +386,13 @@ async def store_rendered(
     )
     if not moved:
         return False
+    await blobs().put(rendered.pdf)
     await DocumentRevision.insert(
         DocumentRevision(
             id=uuid.uuid4(),
             envelope=envelope_id,
             seq=1,
             sha256=rendered.sha256,
-            pdf=rendered.pdf,
             page_count=rendered.page_count,
             reason="rendered",
             created_at=now,
@@ -537,17 +538,13 @@ async def current_pdf(envelope_id: uuid.UUID) -> tuple[Envelope, bytes]:
     env = await Envelope.objects().where(Envelope.id == envelope_id).first()
     if env is None:
         raise not_found()
-    rev = (
-        await DocumentRevision.select(DocumentRevision.pdf)
-        .where(
-            (DocumentRevision.envelope == envelope_id)
-            & (DocumentRevision.sha256 == env.current_sha256)
-        )
-        .first()
+    has_revision = await DocumentRevision.exists().where(
+        (DocumentRevision.envelope == envelope_id)
+        & (DocumentRevision.sha256 == env.current_sha256)
     )
-    if rev is None:
+    if not has_revision:
         raise not_found()
-    return env, rev["pdf"]
+    return env, await blobs().get(env.current_sha256)
 
 
 async def api_pdf(envelope_id: uuid.UUID, organisation_id: uuid.UUID) -> tuple[Envelope, bytes]:
@@ -684,35 +681,47 @@ async def record_view(ctx: SignerContext, ip: str, user_agent: str) -> None:
     ctx.signer.viewed_at = utcnow()
 
 
+async def rendered_page(
+    envelope_id: uuid.UUID, key: str, index: int, *, width: int, format: str
+) -> bytes:
+    """Page `index` of the envelope's current PDF as an image, rendered once per `key`
+    (the document hash, or a key derived from it) and width, and kept as a blob."""
+    cached = (
+        await PageImage.select(PageImage.image_sha256)
+        .where((PageImage.sha256 == key) & (PageImage.page == index) & (PageImage.width == width))
+        .first()
+    )
+    if cached is not None and cached["image_sha256"]:
+        try:
+            return await blobs().get(cached["image_sha256"])
+        except BlobUnavailable as error:
+            # Only a cached rendering: render it again from the (checked) PDF.
+            if error.code == "storage_unavailable":
+                raise
+    _, pdf = await current_pdf(envelope_id)
+    image = await asyncio.to_thread(
+        documents.render_page_image, pdf, index, width=width, format=format
+    )
+    await PageImage.insert(
+        PageImage(
+            id=uuid.uuid4(),
+            sha256=key,
+            page=index,
+            width=width,
+            image_sha256=await blobs().put(image),
+            content_type=f"image/{format}",
+        )
+    )
+    return image
+
+
 async def page_image(ctx: SignerContext, index: int) -> bytes:
     """One page of the current revision as WebP; the last page marks the document as read."""
     if not 0 <= index < ctx.page_count:
         raise not_found()
-    sha = ctx.envelope.current_sha256
-    cached = (
-        await PageImage.select(PageImage.image)
-        .where((PageImage.sha256 == sha) & (PageImage.page == index))
-        .first()
+    image = await rendered_page(
+        ctx.envelope.id, ctx.envelope.current_sha256, index, width=PAGE_WIDTH, format="webp"
     )
-    if cached is not None:
-        image = cached["image"]
-    else:
-        _, pdf = await current_pdf(ctx.envelope.id)
-        import asyncio
-
-        image = await asyncio.to_thread(
-            documents.render_page_image, pdf, index, width=PAGE_WIDTH, format="webp"
-        )
-        await PageImage.insert(
-            PageImage(
-                id=uuid.uuid4(),
-                sha256=sha,
-                page=index,
-                width=PAGE_WIDTH,
-                image=image,
-                content_type="image/webp",
-            )
-        )
     if index == ctx.page_count - 1 and ctx.is_turn:
         async with transaction():
             done = (
@@ -725,7 +734,10 @@ async def page_image(ctx: SignerContext, index: int) -> bytes:
                     ctx.envelope.id,
                     "signer.read",
                     actor=ctx.signer.role,
-                    data={"signer": str(ctx.signer.id), "document_sha256": sha},
+                    data={
+                        "signer": str(ctx.signer.id),
+                        "document_sha256": ctx.envelope.current_sha256,
+                    },
                 )
     return image
 
@@ -1181,13 +1193,13 @@ async def append_revision(
         .where(DocumentRevision.sha256 == previous_sha256)
         .first()
     )
+    await blobs().put(pdf)
     await DocumentRevision.insert(
         DocumentRevision(
             id=uuid.uuid4(),
             envelope=envelope_id,
             seq=seq + 1,
             sha256=sha256,
-            pdf=pdf,
             page_count=previous["page_count"] if previous else 0,
             reason=reason,
             created_at=now,

@@ -48,8 +48,8 @@ class DocumentRevision(Table, tablename="document_revision"):
     id = UUID(primary_key=True)
     envelope = ForeignKey(references=Envelope, index=True)
     seq = Integer()
+    # The PDF's content hash: its bytes are a blob (backend.storage).
     sha256 = Varchar(length=64, index=True)
-    pdf = Bytea()
     page_count = Integer()
     reason = Varchar(length=64)
     created_at = Timestamptz()
@@ -96,7 +96,8 @@ class PageImage(Table, tablename="page_image"):
     sha256 = Varchar(length=64, index=True)
     page = Integer()
     width = Integer()
-    image = Bytea()
+    # The image's own content hash: its bytes are a blob (backend.storage).
+    image_sha256 = Varchar(length=64, default="")
     content_type = Varchar(length=32)
 
 

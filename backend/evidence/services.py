@@ -72,6 +72,7 @@ from backend.jobs import services as jobs
 from backend.orgs.tables import Organisation
 from backend.pki import load_ca
 from backend.signing.platform import PlatformSigner
+from backend.storage import blobs
 
 logger = logging.getLogger("signlink.evidence")
 
@@ -447,13 +448,9 @@ async def envelope_materials(
     env = await _envelope(envelope_id, organisation_id)
     events = await chain_events(envelope_id)
     seal = await EnvelopeSeal.objects().where(EnvelopeSeal.envelope == envelope_id).first()
-    rev = (
-        await DocumentRevision.select(DocumentRevision.pdf)
-        .where(
-            (DocumentRevision.envelope == envelope_id)
-            & (DocumentRevision.sha256 == env.current_sha256)
-        )
-        .first()
+    has_revision = await DocumentRevision.exists().where(
+        (DocumentRevision.envelope == envelope_id)
+        & (DocumentRevision.sha256 == env.current_sha256)
     )
     return Materials(
         envelope_id=str(envelope_id),
@@ -461,7 +458,7 @@ async def envelope_materials(
         root=root,
         seal=(seal.seq, seal.hash, seal.token) if seal else None,
         anchors=await _anchor_proofs(envelope_id),
-        document=rev["pdf"] if rev else None,
+        document=await blobs().get(env.current_sha256) if has_revision else None,
         envelope={
             "id": str(env.id),
             "number": env.number,
