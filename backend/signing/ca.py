@@ -4,7 +4,8 @@ and one-use signer certificates.
 Layout of the CA directory (private keys are PKCS#8, encrypted with the master key, mode 0600)::
 
     root.pem  root.key.pem  issuing.pem  issuing.key.pem  tsa.pem  tsa.key.pem
-    revoked.json (revoked serial numbers, see :mod:`backend.signing.revocation`)
+    revoked.json, issued.log (revoked and issued serial numbers, see
+    :mod:`backend.signing.revocation`; a database can hold them instead)
 
 Creation is first-writer-wins: each file is written to a private temporary name and then
 hard-linked into place, which fails if another process got there first. The process that
@@ -29,6 +30,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +46,7 @@ from backend.signing.intent import SigningIntent
 from backend.signing.revocation import (
     REVOCATION_REASONS,
     CAPrivateKey,
+    FileRevocationStore,
     RevocationStore,
     Revoked,
     build_crl,
@@ -233,7 +236,7 @@ class CertificateAuthority:
         )
         self._revocations = revocations
         self._urls = _urls(public_url)
-        self._crl_cache: dict[str, tuple[tuple[int, int], datetime, bytes]] = {}
+        self._crl_cache: dict[str, tuple[Hashable, datetime, bytes]] = {}
 
     @property
     def root_certificate(self) -> x509.Certificate:
@@ -301,6 +304,7 @@ class CertificateAuthority:
         The issuing CA signs answers about the certificates it issued, the root about the
         issuing CA. Never raises for bad input (the reply carries an error status).
         """
+        issuing_serial = self._issuing.certificate.serial_number
         return build_ocsp_response(
             request_der,
             [
@@ -308,10 +312,30 @@ class CertificateAuthority:
                     self._issuing.certificate,
                     self._issuing.private_key,
                     self._revoked_by(self._issuing),
+                    self._issued_by_issuing_ca,
                 ),
-                (self._root.certificate, self._root.private_key, self._revoked_by(self._root)),
+                (
+                    self._root.certificate,
+                    self._root.private_key,
+                    self._revoked_by(self._root),
+                    issuing_serial.__eq__,  # the root issued only the issuing CA
+                ),
             ],
         )
+
+    def register_issued(self, certificate: x509.Certificate) -> None:
+        """Record a certificate the issuing CA signed outside this class (the platform's)."""
+        if self._revocations is not None and not self._revocations.is_issued(
+            certificate.serial_number
+        ):
+            self._revocations.record_issued(
+                certificate.serial_number, certificate.not_valid_after_utc
+            )
+
+    def _issued_by_issuing_ca(self, serial: int) -> bool:
+        if serial == self._tsa.certificate.serial_number:
+            return True
+        return self._revocations is not None and self._revocations.is_issued(serial)
 
     def _store(self) -> RevocationStore:
         if self._revocations is None:
@@ -352,13 +376,15 @@ class CertificateAuthority:
         organisation: str = "SignLink",
         public_url: str | None = None,
         key_algorithm: KeyAlgorithm = "ecdsa-p256",
+        revocations: RevocationStore | None = None,
     ) -> CertificateAuthority:
         """Load the CA from ``directory``, creating a new root, issuing CA and TSA on first use.
 
         A directory that holds a CA but no TSA yet gets a TSA certificate from its issuing CA.
         ``public_url`` (e.g. ``https://sign.example.com``) makes every certificate issued
         from now on point at ``/pki/crl``, ``/pki/ocsp`` and ``/pki/issuing.cer`` there.
-        ``key_algorithm`` applies only when the CA is created.
+        ``key_algorithm`` applies only when the CA is created. ``revocations``: where
+        issued and revoked serials are kept (default: files in ``directory``).
         Raises :class:`MasterKeyError` if the stored keys do not open with ``master_key``.
         """
         if not master_key:
@@ -381,7 +407,7 @@ class CertificateAuthority:
             root=root,
             issuing=issuing,
             tsa=tsa,
-            revocations=RevocationStore(directory),
+            revocations=revocations or FileRevocationStore(directory),
             public_url=public_url,
         )
 
@@ -442,6 +468,8 @@ class CertificateAuthority:
         if urls is not None:
             builder = _with_extensions(builder, urls.issued_by_issuing_ca())
         certificate = builder.sign(self._issuing.private_key, hashes.SHA256())
+        if self._revocations is not None:
+            self._revocations.record_issued(certificate.serial_number, not_after)
         return EventCertificate(
             certificate=certificate,
             private_key=key,

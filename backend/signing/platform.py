@@ -89,6 +89,7 @@ class PlatformSigner:
             loaded = _issue(issuing.certificate, issuing.private_key, now)
             _store(path, loaded, master_key)
         certificate, key = loaded
+        ca.register_issued(certificate)  # so OCSP answers good for it, not unknown
         return cls(
             certificate=certificate,
             private_key=key,

@@ -1,12 +1,17 @@
-"""Revocation of certificates the CA issued: a small store, CRLs and OCSP responses.
+"""Revocation of certificates the CA issued: the store, CRLs and OCSP responses.
 
-The store is one JSON file in the CA directory (``revoked.json``), rewritten atomically
-under an exclusive lock, so several processes on one machine can revoke and answer at the
-same time. Both answers are signed by the authority that issued the certificate (no
-delegated responder), so a validator needs nothing beyond the chain it already has.
+A :class:`RevocationStore` keeps two registers: the serial numbers the CA issued and the
+ones it revoked. OCSP answers ``good`` only for a serial the CA issued and did not revoke,
+``revoked`` for a revoked one, and ``unknown`` for a serial it never issued (RFC 6960
+§ 2.2), so a forged certificate carrying our issuer name is never vouched for.
 
-OCSP answers ``good`` for every serial that is not revoked: the library keeps no register
-of issued serials (the envelopes do), which is the same statement a CRL makes.
+:class:`FileRevocationStore`, the default, keeps both in the CA directory: ``revoked.json``
+rewritten atomically under an exclusive lock, and ``issued.log``, one hex serial per line,
+appended (``O_APPEND``) for every certificate issued; several processes on one machine can
+issue, revoke and answer at the same time. Several machines share a database instead: the
+store is a protocol, and the application provides a database-backed one. Both answers are
+signed by the authority that issued the certificate (no delegated responder), so a
+validator needs nothing beyond the chain it already has.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
@@ -32,9 +38,12 @@ from cryptography.x509 import ocsp
 
 __all__ = [
     "CRL_LIFETIME",
+    "ISSUED_FILE",
     "OCSP_REQUEST_CONTENT_TYPE",
     "OCSP_RESPONSE_CONTENT_TYPE",
     "REVOCATION_REASONS",
+    "REVOKED_FILE",
+    "FileRevocationStore",
     "RevocationStore",
     "Revoked",
     "build_crl",
@@ -44,6 +53,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 REVOKED_FILE = "revoked.json"
+ISSUED_FILE = "issued.log"
 CRL_LIFETIME = timedelta(days=1)
 OCSP_REQUEST_CONTENT_TYPE = "application/ocsp-request"
 OCSP_RESPONSE_CONTENT_TYPE = "application/ocsp-response"
@@ -65,14 +75,69 @@ class Revoked:
     reason: x509.ReasonFlags
 
 
-class RevocationStore:
-    """Revoked serial numbers, kept in ``<directory>/revoked.json``."""
+class RevocationStore(Protocol):
+    """Where a CA records the certificates it issued and the ones it revoked.
+
+    Blocking calls (the CA runs in worker threads); each must see every other process's
+    writes at once, since an OCSP answer about a certificate issued a moment ago by
+    another process must not be ``unknown``.
+    """
+
+    def record_issued(self, serial_number: int, not_after: datetime) -> None:
+        """Remember a certificate the CA just issued (before it is used)."""
+
+    def is_issued(self, serial_number: int) -> bool:
+        """Whether the CA issued a certificate with this serial number."""
+
+    def revoke(
+        self, serial_number: int, reason: x509.ReasonFlags, at: datetime | None = None
+    ) -> Revoked:
+        """Record the revocation; revoking twice keeps the first record."""
+
+    def get(self, serial_number: int) -> Revoked | None:
+        """The revocation of this serial number, if any."""
+
+    def all(self) -> dict[int, Revoked]:
+        """Every revocation, by serial number."""
+
+    def version(self) -> Hashable:
+        """A value that changes whenever a revocation is added (the CRL is cached on it)."""
+
+
+class FileRevocationStore:
+    """Both registers as files in the CA directory: ``revoked.json`` and ``issued.log``."""
 
     def __init__(self, directory: Path) -> None:
         self._path = directory / REVOKED_FILE
+        self._issued_path = directory / ISSUED_FILE
         self._lock_path = directory / ".revoked.lock"
         self._cache: tuple[tuple[int, int], dict[int, Revoked]] | None = None
         self._guard = threading.Lock()
+        self._issued: set[int] = set()
+        self._issued_read = 0  # bytes of issued.log already in self._issued
+
+    def record_issued(self, serial_number: int, not_after: datetime) -> None:
+        # One write of one short line with O_APPEND: concurrent writers never interleave.
+        fd = os.open(self._issued_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, f"{serial_number:032x}\n".encode())
+        finally:
+            os.close(fd)
+
+    def is_issued(self, serial_number: int) -> bool:
+        with self._guard:
+            if serial_number in self._issued:
+                return True
+            try:
+                with open(self._issued_path, "rb") as handle:
+                    handle.seek(self._issued_read)
+                    appended = handle.read()
+            except FileNotFoundError:
+                return False
+            complete = appended[: appended.rfind(b"\n") + 1]  # a line being written waits
+            self._issued_read += len(complete)
+            self._issued.update(int(line, 16) for line in complete.split())
+            return serial_number in self._issued
 
     @property
     def path(self) -> Path:
@@ -200,13 +265,20 @@ def _digest(algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:
     return hashlib.new(algorithm.name, data).digest()
 
 
+OcspAuthority = tuple[x509.Certificate, CAPrivateKey, dict[int, Revoked], Callable[[int], bool]]
+"""(certificate, key, its revoked serials, whether it issued a serial)."""
+
+
 def build_ocsp_response(
     request_der: bytes,
-    authorities: list[tuple[x509.Certificate, CAPrivateKey, dict[int, Revoked]]],
+    authorities: list[OcspAuthority],
     *,
     now: datetime | None = None,
 ) -> bytes:
-    """Answer a DER OCSP request; ``authorities`` are (certificate, key, revoked serials).
+    """Answer a DER OCSP request about a certificate one of ``authorities`` issued.
+
+    The status is ``revoked`` if revoked, ``good`` if the authority issued the serial,
+    ``unknown`` otherwise.
 
     Never raises for client input: malformed requests get ``malformedRequest``, requests
     about another CA's certificates ``unauthorized``.
@@ -225,14 +297,15 @@ def build_ocsp_response(
     except Exception:  # cryptography raises ValueError, UnsupportedAlgorithm, ...
         return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
     try:
-        for certificate, key, revoked in authorities:
+        for certificate, key, revoked, issued in authorities:
             own_name = _digest(algorithm, certificate.subject.public_bytes())
             if own_name != name_hash or _key_hash(certificate, algorithm) != key_hash:
                 continue
+            entry = revoked.get(serial)
             return _response(
                 certificate,
                 key,
-                revoked.get(serial),
+                entry if entry is not None else None if issued(serial) else _UNKNOWN,
                 (name_hash, key_hash, serial),
                 algorithm,
                 nonce,
@@ -251,10 +324,13 @@ def _nonce(request: ocsp.OCSPRequest) -> bytes | None:
         return None
 
 
+_UNKNOWN = "unknown"
+
+
 def _response(
     issuer: x509.Certificate,
     key: CAPrivateKey,
-    revoked: Revoked | None,
+    revoked: Revoked | str | None,
     cert_id: tuple[bytes, bytes, int],
     algorithm: hashes.HashAlgorithm,
     nonce: bytes | None,
@@ -262,19 +338,24 @@ def _response(
 ) -> bytes:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     name_hash, key_hash, serial = cert_id
+    entry = revoked if isinstance(revoked, Revoked) else None
     builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
         issuer_name_hash=name_hash,
         issuer_key_hash=key_hash,
         serial_number=serial,
         algorithm=algorithm,
-        cert_status=ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD,
+        cert_status=(
+            ocsp.OCSPCertStatus.REVOKED
+            if entry
+            else ocsp.OCSPCertStatus.UNKNOWN
+            if revoked == _UNKNOWN
+            else ocsp.OCSPCertStatus.GOOD
+        ),
         this_update=now - _BACKDATE,
         next_update=now + CRL_LIFETIME,
-        revocation_time=revoked.revoked_at if revoked else None,
+        revocation_time=entry.revoked_at if entry else None,
         revocation_reason=(
-            revoked.reason
-            if revoked and revoked.reason is not x509.ReasonFlags.unspecified
-            else None
+            entry.reason if entry and entry.reason is not x509.ReasonFlags.unspecified else None
         ),
     )
     builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, issuer)

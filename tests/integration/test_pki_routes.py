@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
 from cryptography import x509
@@ -52,3 +53,29 @@ async def test_ocsp_post_and_get(client: Any, app: Any) -> None:
     assert ocsp.load_der_ocsp_response(garbage.content).response_status is (
         ocsp.OCSPResponseStatus.MALFORMED_REQUEST
     )
+
+
+async def test_ocsp_answers_unknown_for_a_serial_never_issued(client: Any, app: Any) -> None:
+    ca = app.state.ca
+    # Same issuer name and key hash as a real request, a serial the CA never issued.
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(
+            issuer_name_hash=hashlib.sha1(ca.issuing_certificate.subject.public_bytes()).digest(),
+            issuer_key_hash=x509.SubjectKeyIdentifier.from_public_key(
+                ca.issuing_certificate.public_key()
+            ).digest,
+            serial_number=x509.random_serial_number(),
+            algorithm=hashes.SHA1(),
+        )
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+
+    reply = await client.post(
+        "/pki/ocsp", content=request, headers={"Content-Type": "application/ocsp-request"}
+    )
+
+    answer = ocsp.load_der_ocsp_response(reply.content)
+    assert answer.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert answer.certificate_status is ocsp.OCSPCertStatus.UNKNOWN

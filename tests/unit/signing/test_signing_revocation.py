@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 
 from backend.signing import CertificateAuthority, SigningIntent, sign_intent, validate_pdf
 
@@ -113,6 +116,69 @@ def test_ocsp_answers_good_then_revoked_and_echoes_the_nonce(
     )
     assert revoked.certificate_status is ocsp.OCSPCertStatus.REVOKED
     assert revoked.revocation_reason is x509.ReasonFlags.superseded
+
+
+def test_ocsp_answers_unknown_for_a_serial_the_ca_never_issued(
+    fresh_ca: CertificateAuthority, tmp_path: Path, master_key: bytes
+) -> None:
+    """A certificate forged with our issuer's name and key id, but a serial we never issued."""
+    forged_key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "张三")]))
+        .issuer_name(fresh_ca.issuing_certificate.subject)
+        .public_key(forged_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(forged_key, hashes.SHA256())
+    )
+
+    answer = ocsp.load_der_ocsp_response(
+        fresh_ca.ocsp_response(ocsp_request(forged, fresh_ca.issuing_certificate))
+    )
+    # The root is asked about the issuing CA only; any other serial is unknown to it.
+    root = fresh_ca.root_certificate
+    about_root_child = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(
+            issuer_name_hash=hashlib.sha1(root.subject.public_bytes()).digest(),
+            issuer_key_hash=x509.SubjectKeyIdentifier.from_public_key(root.public_key()).digest,
+            serial_number=forged.serial_number,
+            algorithm=hashes.SHA1(),
+        )
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+    root_answer = ocsp.load_der_ocsp_response(fresh_ca.ocsp_response(about_root_child))
+
+    assert answer.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert answer.certificate_status is ocsp.OCSPCertStatus.UNKNOWN
+    assert root_answer.certificate_status is ocsp.OCSPCertStatus.UNKNOWN
+
+
+def test_ocsp_knows_certificates_issued_by_another_process(
+    fresh_ca: CertificateAuthority,
+    tmp_path: Path,
+    master_key: bytes,
+    make_intent: MakeIntent,
+    contract_pdf: bytes,
+) -> None:
+    responder = CertificateAuthority.load_or_create(tmp_path / "pki", master_key)
+    responder.ocsp_response(b"")  # warm: the responder has read the register before
+    tsa_request = ocsp_request(fresh_ca.tsa.certificate, fresh_ca.issuing_certificate)
+    issuing_request = ocsp_request(fresh_ca.issuing_certificate, fresh_ca.root_certificate)
+
+    cert = event_cert(fresh_ca, make_intent, contract_pdf)  # issued by the other instance
+
+    for request in (
+        ocsp_request(cert, fresh_ca.issuing_certificate),
+        tsa_request,
+        issuing_request,
+    ):
+        answer = ocsp.load_der_ocsp_response(responder.ocsp_response(request))
+        assert answer.certificate_status is ocsp.OCSPCertStatus.GOOD
 
 
 def test_ocsp_refuses_garbage_and_foreign_certificates(
