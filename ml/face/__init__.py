@@ -24,9 +24,11 @@ from ml.face.metrics import FrameMetrics, frame_metrics
 from ml.face.provider import (
     AliyunFaceVerifier,
     FaceCheck,
+    FaceProviderError,
     FaceVerifier,
     LocalFaceVerifier,
     ProviderNotConfigured,
+    RpcCall,
 )
 from ml.face.video import frames_from_video
 
@@ -42,6 +44,7 @@ __all__ = [
     "FaceCheck",
     "FaceFinding",
     "FaceInputError",
+    "FaceProviderError",
     "FaceVerifier",
     "FrameMetrics",
     "LiveFrame",
@@ -50,6 +53,7 @@ __all__ = [
     "LocalFaceVerifier",
     "MatchResult",
     "ProviderNotConfigured",
+    "RpcCall",
     "assess_live_person",
     "check_liveness",
     "compare",

@@ -24,6 +24,9 @@ class FaceAssessment:
     match: MatchResult | None
     frame_hashes: list[str]
     best_frame_sha256: str = ""
+    #: The best frame as JPEG (the hash above is of these bytes): for a cloud provider and
+    #: the encrypted evidence copy; the caller drops it once it has done either.
+    best_frame_jpeg: bytes = b""
     reference_sha256: str = ""
     server_ms: float = 0.0
     input_error: str = ""
@@ -40,8 +43,10 @@ def assess_live_person(
     elapsed_ms: float | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     policy: LivenessPolicy | None = None,
+    compare_reference: bool = True,
 ) -> FaceAssessment:
-    """Everything is decoded, judged and dropped here; only hashes and scores leave."""
+    """Everything is decoded, judged and dropped here; hashes, scores and the best frame
+    leave. ``compare_reference=False``: liveness only (a cloud provider does the match)."""
     started = time.perf_counter()
     policy = policy or LivenessPolicy()
     try:
@@ -52,7 +57,9 @@ def assess_live_person(
     reasons = list(verdict.reasons)
     result: MatchResult | None = None
     ref_hash = hashlib.sha256(reference).hexdigest() if reference else ""
-    if reference is None:
+    if not compare_reference:
+        pass
+    elif reference is None:
         reasons.append("reference_missing")
     else:
         try:
@@ -68,10 +75,11 @@ def assess_live_person(
                 else:
                     result = compare(verdict.best_descriptor, ref.descriptor, threshold)
                     reasons += result.reasons
-    best_sha = ""
+    best_sha, best_jpeg = "", b""
     if verdict.best_frame is not None:
-        # The hash of the best frame re-encoded as JPEG: what evidence would keep.
-        best_sha = hashlib.sha256(encode_jpeg(live[verdict.best_frame].pixels)).hexdigest()
+        # The best frame re-encoded as JPEG: what the evidence keeps (sealed) and hashes.
+        best_jpeg = encode_jpeg(live[verdict.best_frame].pixels)
+        best_sha = hashlib.sha256(best_jpeg).hexdigest()
     scores = dict(verdict.scores)
     if result is not None and result.distance is not None:
         scores["match_distance"] = round(result.distance, 4)
@@ -82,6 +90,7 @@ def assess_live_person(
         match=result,
         frame_hashes=verdict.frame_hashes,
         best_frame_sha256=best_sha,
+        best_frame_jpeg=best_jpeg,
         reference_sha256=ref_hash,
         server_ms=round((time.perf_counter() - started) * 1000, 1),
         scores=scores,

@@ -47,11 +47,18 @@ def _mac(key: bytes, body: str) -> str:
 
 
 def issue_challenge(
-    key: bytes, subject: str, *, count: int = 2, now: float | None = None
+    key: bytes,
+    subject: str,
+    *,
+    count: int = 2,
+    now: float | None = None,
+    actions: tuple[Action, ...] = (),
 ) -> Challenge:
-    """A fresh challenge of ``count`` distinct actions in random order."""
-    rng = secrets.SystemRandom()
-    actions = tuple(rng.sample(ACTIONS, k=max(1, min(count, len(ACTIONS)))))
+    """A fresh challenge of ``count`` distinct actions in random order (or ``actions``, a
+    fixed sequence for replaying recorded footage in tests; the nonce is fresh anyway)."""
+    if not actions:
+        rng = secrets.SystemRandom()
+        actions = tuple(rng.sample(ACTIONS, k=max(1, min(count, len(ACTIONS)))))
     issued = time.time() if now is None else now
     nonce = secrets.token_urlsafe(16)
     payload = {"n": nonce, "a": ",".join(actions), "t": round(issued, 3), "s": subject}

@@ -115,3 +115,37 @@ def test_actions_must_come_in_the_requested_order() -> None:
     assert wrong and not missing
     _, missing, wrong = _match_order(frames, ("nod",))  # type: ignore[arg-type]
     assert missing == ["nod"] and not wrong
+
+
+def test_the_clip_passes_the_challenge_it_performs_and_no_other(faces: Path) -> None:
+    """A real capture (tests/unit/face/footage.py): the performer turns right, then left."""
+    from ml.face import assess_live_person, parse_actions
+    from tests.unit.face.footage import CHALLENGE, live_capture, reference_photo
+
+    frames, times = live_capture(faces)
+    reference = reference_photo(faces)
+    passed = assess_live_person(
+        challenge=parse_actions(CHALLENGE), frames=frames, timestamps_ms=times, reference=reference
+    )
+    assert passed.passed, passed.reasons
+    assert passed.match is not None and passed.match.distance is not None
+    assert passed.match.distance <= 0.55
+    assert passed.best_frame_jpeg[:2] == b"\xff\xd8" and len(passed.frame_hashes) == 16
+    reversed_order = assess_live_person(
+        challenge=parse_actions("left,right"),
+        frames=frames,
+        timestamps_ms=times,
+        reference=reference,
+    )
+    assert reversed_order.reasons == ["challenge_wrong_order"]
+    nodding = assess_live_person(
+        challenge=parse_actions("nod"), frames=frames, timestamps_ms=times, reference=reference
+    )
+    assert "challenge_missing:nod" in nodding.reasons
+    stranger = assess_live_person(
+        challenge=parse_actions(CHALLENGE),
+        frames=frames,
+        timestamps_ms=times,
+        reference=(faces / "obama_2.jpg").read_bytes(),
+    )
+    assert stranger.reasons == ["different_person"]

@@ -4,10 +4,13 @@ It checks what Aliyun checks before answering: the common parameters, the Access
 the HMAC-SHA1 signature recomputed from the request (query and form body together, as
 the SDK signs them), a fresh Timestamp and a SignatureNonce never seen before. Then it
 answers with the documented shapes of Cloudauth 2019-03-07 (Mobile3MetaDetailVerify,
-BankMetaVerify) and Dysmsapi 2017-05-25 (SendSms).
+BankMetaVerify, ContrastFaceVerify) and Dysmsapi 2017-05-25 (SendSms).
 
 Behaviour per identity is chosen by ``scenarios[IdentifyNum]``: match (default),
-mismatch, no_record, throttle, throttle_once, internal, slow, business_error.
+mismatch (SubCode 201), mismatch_id (202), mismatch_name (203), no_record, throttle,
+throttle_once, internal, slow, business_error; for
+ContrastFaceVerify by ``scenarios[CertNo]``: match, mismatch (SubCode 204), no_record (202),
+id_mismatch (201), liveness_risk (205), internal, slow, business_error (Code 417).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class FakeAliyun:
         self.sms_scenarios: dict[str, str] = {}
         self.slow_seconds = 2.0
         self.requests: list[dict[str, str]] = []
+        self.face_pictures: list[bytes] = []
         self.rejections: list[str] = []
         self._nonces: set[str] = set()
         self._seen_once: set[str] = set()
@@ -168,6 +172,8 @@ class FakeAliyun:
             return self._verify(
                 params, ("ParamType", "UserName", "IdentifyNum", "BankCard", "Mobile"), "bank"
             )
+        if key == ("2019-03-07", "ContrastFaceVerify"):
+            return self._contrast_face(params)
         if key == ("2017-05-25", "SendSms"):
             return self._send_sms(params)
         return self._error(404, "InvalidAction.NotFound", "Specified api is not found.")
@@ -198,6 +204,9 @@ class FakeAliyun:
         biz, sub = {
             "match": ("1", "101"),
             "mismatch": ("2", "201"),
+            # Mobile3MetaDetailVerify: 202 the ID number differs, 203 the name differs.
+            "mismatch_id": ("2", "202"),
+            "mismatch_name": ("2", "203"),
             "no_record": ("3", "301"),
             "slow": ("1", "101"),
         }[scenario]
@@ -209,6 +218,66 @@ class FakeAliyun:
             "Code": "200",
             "Message": "success",
             "ResultObject": result,
+        }
+        return 200, answer, self.slow_seconds if scenario == "slow" else 0
+
+    def _contrast_face(self, params: dict[str, str]) -> tuple[int, dict[str, Any], float]:
+        request_id = str(uuid.uuid4()).upper()
+
+        def business(code: str, message: str) -> tuple[int, dict[str, Any], float]:
+            self.rejections.append(code)
+            return 200, {"RequestId": request_id, "Code": code, "Message": message}, 0
+
+        required = ("SceneId", "OuterOrderNo", "ProductCode", "CertType", "CertName", "CertNo")
+        if any(not params.get(k) for k in required) or not params.get("FaceContrastPicture"):
+            return business("400", "参数不能为空")
+        try:
+            picture = base64.b64decode(params["FaceContrastPicture"], validate=True)
+        except ValueError:
+            picture = b""
+        if (
+            params["ProductCode"] != "ID_MIN"
+            or params["CertType"] != "IDENTITY_CARD"
+            or not params["SceneId"].isdigit()
+            or not params["OuterOrderNo"].isalnum()
+            or len(params["OuterOrderNo"]) > 32
+            or params.get("Model", "FRONT_CAMERA_LIVENESS")
+            not in ("FRONT_CAMERA_LIVENESS", "REAR_CAMERA_LIVENESS", "NO_LIVENESS")
+            or not picture.startswith(b"\xff\xd8")
+            or len(picture) >= 1_000_000
+        ):
+            return business("401", "参数非法")
+        with self._lock:
+            self.face_pictures.append(picture)
+        scenario = self.scenarios.get(params["CertNo"], "match")
+        if scenario == "throttle":
+            return self._error(
+                400, "Throttling.User", "Request was denied due to user flow control."
+            )
+        if scenario == "internal":
+            return self._error(
+                500, "InternalError", "The request processing has failed due to some unknown error."
+            )
+        if scenario == "business_error":
+            return business("417", "无法使用刷脸服务")
+        passed, sub = {
+            "match": ("T", "200"),
+            "slow": ("T", "200"),
+            "id_mismatch": ("F", "201"),
+            "no_record": ("F", "202"),
+            "mismatch": ("F", "204"),
+            "liveness_risk": ("F", "205"),
+        }[scenario]
+        answer = {
+            "RequestId": request_id,
+            "Code": "200",
+            "Message": "success",
+            "ResultObject": {
+                "Passed": passed,
+                "SubCode": sub,
+                "CertifyId": uuid.uuid4().hex,
+                "MaterialInfo": json.dumps({"verifyScore": 92.1 if passed == "T" else 41.7}),
+            },
         }
         return 200, answer, self.slow_seconds if scenario == "slow" else 0
 
