@@ -6,9 +6,9 @@ import asyncio
 import base64
 import contextlib
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -70,6 +70,7 @@ logger = logging.getLogger("signlink.http")
 PWA = ROOT / "pwa"
 # Signing links are bearer secrets: never write them to a log line.
 _SECRET_PATH = re.compile(r"^/s/[^/]+")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{6,64}")
 
 
 class RequestContextMiddleware:
@@ -82,8 +83,9 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode()[:64]
-        rid = incoming if re.fullmatch(r"[A-Za-z0-9._-]{6,64}", incoming) else uuid.uuid4().hex[:16]
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        incoming_id = incoming.decode("latin-1")[:64]
+        rid = incoming_id if _REQUEST_ID.fullmatch(incoming_id) else os.urandom(8).hex()
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = 0
@@ -524,6 +526,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             IdempotencyMiddleware,
         ],
         lifespan=[lifespan],
+        # Logging is configure_logging()'s (JSON lines with the request id, written where
+        # they happen); Litestar's default would replace it with its own queue handler.
+        logging_config=None,
         state=State({"shell": pwa.ServiceWorker.from_dir(PWA)}),
         request_max_body_size=2_000_000,
         debug=False,

@@ -7,6 +7,13 @@ exponential backoff. Delivery is at least once: a worker that dies mid-job leave
 `running` until its lease ends, and then any worker claims it again — handlers must be
 idempotent (or make their receiver so, as webhooks do with the event id).
 
+Lanes: SMS and webhook deliveries (``sms.*``, ``webhook.*``) are *prompt* work a person or a
+business system is waiting for; rendering, long-term validation, evidence seals and the like
+are *bulk* work that can take seconds per job and come a thousand at a time. Each lane has
+its own claim loop in the worker, so a batch of 1,000 renders never sits in front of the
+next signer's SMS or an ERP's callback: the prompt lane claims only prompt kinds, and is
+never waiting for a bulk job to finish.
+
 Claims: on PostgreSQL one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`, so
 any number of workers take disjoint rows without waiting on each other; on SQLite (one
 writer at a time anyway) a conditional UPDATE per row, which only one claimer can win.
@@ -38,16 +45,25 @@ MAX_ATTEMPTS = 12
 MAX_BACKOFF = timedelta(hours=1)
 LEASE = timedelta(minutes=5)
 BATCH = 10
+PROMPT, BULK = "prompt", "bulk"
+LANES = (PROMPT, BULK)
+_PROMPT_PREFIXES = ("sms.", "webhook.")
 
 
 @dataclass(frozen=True)
 class _Kind:
     run: Handler
     max_attempts: int
+    lane: str
 
 
 _handlers: dict[str, _Kind] = {}
-_wakeup: asyncio.Event | None = None
+_wakeups: list[asyncio.Event] = []
+
+
+def default_lane(kind: str) -> str:
+    """SMS and webhooks are prompt work; everything else is bulk unless a handler says so."""
+    return PROMPT if kind.startswith(_PROMPT_PREFIXES) else BULK
 
 
 def backoff(attempts: int) -> timedelta:
@@ -64,22 +80,27 @@ def attempts_within(window: timedelta) -> int:
     return attempts
 
 
-def handler(kind: str, *, retry_for: timedelta | None = None) -> Callable[[Handler], Handler]:
+def handler(
+    kind: str, *, retry_for: timedelta | None = None, lane: str | None = None
+) -> Callable[[Handler], Handler]:
     """Register the function that runs jobs of `kind` (re-registering replaces it).
 
     `retry_for`: keep retrying a failing job this long (else MAX_ATTEMPTS attempts).
+    `lane`: PROMPT or BULK (default: :func:`default_lane`).
     """
+    if lane is not None and lane not in LANES:
+        raise ValueError(f"unknown job lane {lane!r}")
 
     def register(fn: Handler) -> Handler:
         limit = attempts_within(retry_for) if retry_for is not None else MAX_ATTEMPTS
-        _handlers[kind] = _Kind(fn, limit)
+        _handlers[kind] = _Kind(fn, limit, lane or default_lane(kind))
         return fn
 
     return register
 
 
-def registered_kinds() -> list[str]:
-    return sorted(_handlers)
+def registered_kinds(lane: str | None = None) -> list[str]:
+    return sorted(k for k, spec in _handlers.items() if lane is None or spec.lane == lane)
 
 
 async def enqueue(kind: str, payload: dict[str, Any], run_at: datetime | None = None) -> uuid.UUID:
@@ -93,8 +114,8 @@ async def enqueue(kind: str, payload: dict[str, Any], run_at: datetime | None = 
 
 def wake_worker() -> None:
     """Call after a commit that enqueued work, so the in-process worker runs it now."""
-    if _wakeup is not None:
-        _wakeup.set()
+    for event in _wakeups:
+        event.set()
 
 
 _CLAIM_SQL = """
@@ -111,8 +132,8 @@ RETURNING id, kind, payload, attempts
 """
 
 
-async def _claim(limit: int, lease: timedelta) -> list[dict[str, Any]]:
-    kinds = registered_kinds()
+async def _claim(limit: int, lease: timedelta, lane: str | None = None) -> list[dict[str, Any]]:
+    kinds = registered_kinds(lane)
     if not kinds:
         return []
     now = utcnow()
@@ -188,9 +209,9 @@ async def _run(job: dict[str, Any]) -> None:
     )
 
 
-async def run_pending(limit: int = BATCH, lease: timedelta = LEASE) -> int:
-    """Claim and run the jobs that are due now, side by side; returns how many ran."""
-    jobs = await _claim(limit, lease)
+async def run_pending(limit: int = BATCH, lease: timedelta = LEASE, lane: str | None = None) -> int:
+    """Claim and run the jobs (of one lane, or all) due now, side by side; how many ran."""
+    jobs = await _claim(limit, lease, lane)
     await asyncio.gather(*(_run(job) for job in jobs))
     return len(jobs)
 
@@ -215,17 +236,27 @@ async def queue_depth() -> dict[tuple[str, str], int]:
 async def worker_loop(
     poll_seconds: float = 1.0, lease: timedelta = LEASE, stop: asyncio.Event | None = None
 ) -> None:
-    """Run due jobs until cancelled or `stop` is set (then finish the round in hand)."""
-    global _wakeup
-    _wakeup = asyncio.Event()
-    while stop is None or not stop.is_set():
-        try:
-            ran = await run_pending(lease=lease)
-        except Exception:
-            logger.exception("worker round failed")
-            ran = 0
-        if ran:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_wakeup.wait(), timeout=poll_seconds)
-        _wakeup.clear()
+    """Run due jobs until cancelled or `stop` is set (then finish the rounds in hand):
+    one claim loop per lane, side by side, so bulk work never holds up prompt work."""
+    await asyncio.gather(*(_lane_loop(lane, poll_seconds, lease, stop) for lane in LANES))
+
+
+async def _lane_loop(
+    lane: str, poll_seconds: float, lease: timedelta, stop: asyncio.Event | None
+) -> None:
+    wakeup = asyncio.Event()
+    _wakeups.append(wakeup)
+    try:
+        while stop is None or not stop.is_set():
+            try:
+                ran = await run_pending(lease=lease, lane=lane)
+            except Exception:
+                logger.exception("worker round failed", extra={"fields": {"lane": lane}})
+                ran = 0
+            if ran:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), timeout=poll_seconds)
+            wakeup.clear()
+    finally:
+        _wakeups.remove(wakeup)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.database import transaction, utcnow
+from backend.database import fetch, transaction, utcnow
 from backend.errors import AppError
 from backend.keys import sha256_hex
 from backend.orgs.tables import ApiKey, Organisation
@@ -86,23 +86,34 @@ async def revoke_api_key(caller: Caller, key_id: uuid.UUID) -> ApiKey:
     return key
 
 
+_KEY_SQL = (
+    'SELECT k."id", k."organisation", o."name", k."revoked_at" FROM "api_key" k '
+    'JOIN "organisation" o ON o."id" = k."organisation" WHERE k."key_hash" = {}'
+)
+
+
 async def authenticate(plain_key: str) -> Caller | None:
+    """The caller behind a Bearer key: one indexed look-up by the key's SHA-256.
+
+    Keys carry 256 random bits, so an unsalted SHA-256 is as good as a keyed hash and
+    needs no per-key salt to find the row. Nothing is cached: a revoked key is refused
+    on its next request. Read on the kept connection (``database.fetch``), so an API
+    request opens no connection of its own."""
     if not plain_key.startswith(KEY_PREFIX) or len(plain_key) > 200:
         return None
-    row = (
-        await ApiKey.select(
-            ApiKey.id, ApiKey.organisation.id, ApiKey.organisation.name, ApiKey.revoked_at
-        )
-        .where(ApiKey.key_hash == sha256_hex(plain_key))
-        .first()
-    )
-    if row is None or row["revoked_at"] is not None:
+    rows = await fetch(_KEY_SQL, sha256_hex(plain_key))
+    if not rows or rows[0]["revoked_at"] is not None:
         return None
+    row = rows[0]
     return Caller(
-        organisation_id=row["organisation.id"],
-        organisation_name=row["organisation.name"],
-        api_key_id=row["id"],
+        organisation_id=_uuid(row["organisation"]),
+        organisation_name=row["name"],
+        api_key_id=_uuid(row["id"]),
     )
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
 async def seed_demo(key_file: Path) -> str:

@@ -1,4 +1,4 @@
-"""The real worker command (`python -m backend.jobs`) plus two job kinds only tests use.
+"""The real worker command (`python -m backend.jobs`) plus job kinds only tests use.
 
 The web process in the test session does not know these kinds, so it leaves them alone:
 a worker claims only the kinds it has handlers for.
@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 from backend.jobs import services as jobs
@@ -28,6 +29,23 @@ async def record(payload: dict[str, Any]) -> None:
     await asyncio.sleep(payload.get("seconds", 0.02))
     with open(payload["path"], "a") as fh:
         fh.write(f"{payload['n']} {os.getpid()}\n")
+
+
+@jobs.handler("test.bulk")  # bulk lane: holds its place until the test releases it
+async def bulk(payload: dict[str, Any]) -> None:
+    release = Path(payload["release"])
+    for _ in range(600):
+        if release.exists():
+            break
+        await asyncio.sleep(0.1)
+    with open(payload["path"], "a") as fh:
+        fh.write(f"bulk {payload['n']}\n")
+
+
+@jobs.handler("sms.test")  # prompt lane, by its prefix
+async def prompt(payload: dict[str, Any]) -> None:
+    with open(payload["path"], "a") as fh:
+        fh.write("sms\n")
 
 
 if __name__ == "__main__":

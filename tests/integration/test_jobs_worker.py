@@ -88,7 +88,10 @@ async def test_killed_worker_loses_nothing_and_repeats_nothing_done(migrated: No
     try:
 
         async def hanging() -> bool:
-            return receiver.hanging.is_set()
+            # the 4th event held, and the answer to an earlier one recorded by the worker
+            if not receiver.hanging.is_set():
+                return False
+            return "delivered" in (await statuses()).values()
 
         await until(hanging, 60, "the worker to reach the 4th event")
         worker.send_signal(signal.SIGKILL)
@@ -127,6 +130,60 @@ async def test_killed_worker_loses_nothing_and_repeats_nothing_done(migrated: No
     # ...while deliveries finished before the kill were not sent again.
     finished = await Delivery.select(Delivery.event_id).where(Delivery.id.is_in(list(done_before)))
     assert all(hits.count(str(r["event_id"])) == 1 for r in finished)
+
+
+async def test_sms_and_webhooks_are_not_held_up_by_bulk_work(
+    migrated: None, tmp_path: Path
+) -> None:
+    """A batch of slow bulk jobs (renders, long-term validation) queued first does not
+    delay an SMS queued after it: the worker runs the SMS while the batch is still busy."""
+    await Job.update({Job.status: "done"}).where(
+        Job.kind.is_in(["test.bulk", "sms.test"]) & (Job.status != "done")
+    )  # left over from an interrupted run
+    record, release = tmp_path / "ran.txt", tmp_path / "release"
+    now = utcnow()
+    async with transaction():
+        bulk_ids = [
+            await jobs.enqueue(
+                "test.bulk",
+                {"n": n, "path": str(record), "release": str(release)},
+                run_at=now - timedelta(minutes=1),  # due long before the SMS
+            )
+            for n in range(3 * jobs.BATCH)
+        ]
+        sms_id = await jobs.enqueue("sms.test", {"path": str(record)})
+    worker = start_worker()
+    try:
+
+        async def sms_sent() -> bool:
+            row = await Job.select(Job.status).where(Job.id == sms_id).first()
+            return row["status"] == "done"
+
+        await until(sms_sent, 60, "the SMS job while the bulk batch is busy")
+        assert record.read_text().splitlines() == ["sms"]  # no bulk job has finished yet
+        release.touch()
+
+        async def bulk_done() -> bool:
+            left = await Job.count().where(Job.id.is_in(bulk_ids) & (Job.status != "done"))
+            return left == 0
+
+        await until(bulk_done, 60, "the bulk batch after its release")
+    finally:
+        release.touch()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(20)
+    assert sorted(record.read_text().splitlines()) == sorted(
+        ["sms", *(f"bulk {n}" for n in range(3 * jobs.BATCH))]
+    )
+
+
+def test_job_kinds_fall_into_lanes() -> None:
+    assert jobs.default_lane("webhook.deliver") == jobs.PROMPT
+    assert jobs.default_lane("sms.invitation") == jobs.PROMPT
+    assert jobs.default_lane("document.render") == jobs.BULK
+    assert jobs.default_lane("document.long_term") == jobs.BULK
+    with pytest.raises(ValueError):
+        jobs.handler("x.y", lane="urgent")
 
 
 @pytest.mark.postgres
