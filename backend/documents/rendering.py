@@ -260,14 +260,14 @@ def _find_slots(layout: Any, template: ContractTemplate) -> Iterator[SignatureSl
         page_height_px = page.height
         for box in _descendants(page._page_box):
             element = getattr(box, "element", None)
-            box_id = element.get("id") if element is not None else None
-            extra = _EXTRA_SLOT.fullmatch(box_id) if box_id else None
+            box_id = str(element.get("id") or "") if element is not None else ""
+            extra = _EXTRA_SLOT.fullmatch(box_id)
             if extra is not None and extra.group(1) not in roles:
                 raise RuntimeError(f"template {template.key}: {box_id} names no role")
             if (box_id not in wanted and extra is None) or box_id in found:
                 continue
             found.add(box_id)
-            role = roles[extra.group(1)] if extra else wanted[str(box_id)]
+            role = roles[extra.group(1)] if extra else wanted[box_id]
             field_name = slot_field_name(role.key, extra.group(2) if extra else None)
             # padding box = inside the drawn border; CSS y grows down, PDF y grows up
             left, top = box.padding_box_x(), box.padding_box_y()

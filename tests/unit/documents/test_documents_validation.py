@@ -216,7 +216,7 @@ def test_describe_fields(template: ContractTemplate) -> None:
     )
     for f in fields:
         assert set(f) >= {"path", "type", "required", "label", "label_en", "example"}
-        assert f["type"] in {"string", "number", "date"}
+        assert f["type"] in {"string", "number", "date", "boolean"}
     required = {f["path"] for f in fields if f["required"]}
     assert "buyer.id_number" not in required and "buyer.phone" in required
     # the documented examples form a valid contract
