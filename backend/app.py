@@ -454,6 +454,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         env.install_gettext_callables(  # type: ignore[attr-defined]
             i18n.gettext, i18n.ngettext, newstyle=True
         )
+        env.filters["translate"] = i18n.translate
+        env.globals["page_widths"] = PAGE_WIDTHS
         env.globals["current_lang"] = i18n.current
         env.globals["role_label"] = i18n.role_label
         env.globals["in_app_browser"] = pwa.in_app_browser

@@ -1,8 +1,14 @@
 """Page language: zh-CN by default, English from Accept-Language or the `lang` cookie.
 
-Chinese is the source language of the templates (the msgids are Chinese); English comes from
-`pwa/locale/en/LC_MESSAGES/messages.po`, compiled in memory at startup so a fresh clone
-needs nothing but `pip install`.
+Chinese is the source language of the templates and of the messages made in Python (the
+msgids are Chinese); English comes from `pwa/locale/en/LC_MESSAGES/messages.po`, compiled
+in memory at startup so a fresh clone needs nothing but `pip install`.
+
+Messages made in Python stay Chinese where they are made (the API, the SMS texts and the
+logs speak Chinese); they are marked with :func:`N_` for extraction and translated when a
+page shows them (the ``translate`` template filter). A marked message with parameters,
+``N_("验证码错误，还可尝试 %(left)s 次。") % {"left": left}``, is recognised after
+formatting too: the filled-in Chinese text is matched against the msgid's pattern.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import logging
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,7 @@ __all__ = [
     "COOKIE",
     "DEFAULT",
     "LANGUAGES",
+    "N_",
     "LocaleMiddleware",
     "current",
     "gettext",
@@ -27,6 +35,7 @@ __all__ = [
     "negotiate",
     "ngettext",
     "role_label",
+    "translate",
     "use",
 ]
 
@@ -38,6 +47,17 @@ _CATALOGUE = {"en": "en"}
 
 _lang: ContextVar[str] = ContextVar("signlink_lang", default=DEFAULT)
 _translations: dict[str, _gettext.NullTranslations] = {}
+# per language: the msgids with %(name)s parameters, as patterns of their filled-in text
+_patterns: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {}
+_SOURCE = _gettext.NullTranslations()
+_PARAMETER = re.compile(r"%\((\w+)\)[sd]")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def N_(message: str) -> str:
+    """Mark a Chinese message for extraction (N_ is the name Babel looks for); pages
+    translate it when they show it."""
+    return message
 
 
 def _supported(tag: str) -> str | None:
@@ -86,6 +106,21 @@ def load_catalogues(locale_dir: Path) -> None:
         write_mo(buf, catalog, use_fuzzy=False)
         buf.seek(0)
         _translations[lang] = _gettext.GNUTranslations(buf)
+        _patterns[lang] = tuple(
+            (_pattern(m.id), m.id)
+            for m in catalog
+            if isinstance(m.id, str) and m.string and _PARAMETER.search(m.id)
+        )
+
+
+def _pattern(msgid: str) -> re.Pattern[str]:
+    parts, last = [], 0
+    for found in _PARAMETER.finditer(msgid):
+        parts.append(re.escape(msgid[last : found.start()]))
+        parts.append(f"(?P<{found.group(1)}>.+?)")
+        last = found.end()
+    parts.append(re.escape(msgid[last:]))
+    return re.compile("".join(parts), re.S)
 
 
 def current() -> str:
@@ -102,7 +137,9 @@ def use(cookie: str | None, accept_language: str | None) -> str:
 
 
 def _catalogue() -> _gettext.NullTranslations:
-    return _translations.get(_lang.get()) or _gettext.NullTranslations()
+    # one translations object per language, built once at startup: this runs for every
+    # string of every page
+    return _translations.get(_lang.get(), _SOURCE)
 
 
 def gettext(message: str) -> str:
@@ -111,6 +148,46 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalogue().ngettext(singular, plural, n)
+
+
+def translate(message: object) -> str:
+    """A message made in Python (marked with :func:`N_`), in the page's language.
+
+    Unknown text (data such as names, or a message already in English) comes back as it is,
+    and so does markup (already translated by the template). An error (``AppError``) is
+    looked up by its Chinese message, falling back to its own ``message_en``.
+    """
+    if hasattr(message, "__html__"):
+        return message  # type: ignore[return-value]
+    english = getattr(message, "message_en", None)
+    text = "" if message is None else str(getattr(message, "message", message))
+    lang = _lang.get()
+    catalogue = _translations.get(lang)
+    if catalogue is None or not _HAN.search(text):
+        return text
+    found = _lookup(catalogue, _patterns.get(lang, ()), text)
+    if found is None:
+        return english if isinstance(english, str) and english else text
+    return found
+
+
+def _lookup(
+    catalogue: _gettext.NullTranslations,
+    patterns: tuple[tuple[re.Pattern[str], str], ...],
+    text: str,
+) -> str | None:
+    found = catalogue.gettext(text)
+    if found != text:
+        return found
+    for pattern, msgid in patterns:
+        match = pattern.fullmatch(text)
+        if match:
+            values = {k: catalogue.gettext(v) for k, v in match.groupdict().items()}
+            try:
+                return catalogue.gettext(msgid) % values
+            except (KeyError, TypeError, ValueError):  # a broken catalogue entry
+                return None
+    return None
 
 
 class LocaleMiddleware:
@@ -149,11 +226,17 @@ def role_label(signer: Any, envelope: Any) -> str:
     if _lang.get() == "en":
         from backend.documents.catalog import get_template
 
-        template = get_template(getattr(envelope, "template", "") or "")
-        role = template.role(getattr(signer, "role", "") or "") if template else None
+        template = get_template(_field(envelope, "template"))
+        role = template.role(_field(signer, "role")) if template else None
         if role is not None:
             return role.label_en
-    return str(getattr(signer, "role_label", ""))
+    return _field(signer, "role_label")
+
+
+def _field(row: Any, name: str) -> str:
+    """An attribute of a table row, or a key of a selected row (a dict)."""
+    value = row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+    return str(value or "")
 
 
 def _cookie(header: str) -> str | None:

@@ -11,7 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from backend import documents
+from backend import documents, i18n
 from backend.config import Settings
 from backend.dealer import services, urls
 from backend.envelopes import lifecycle, milestones, stamping
@@ -19,6 +19,7 @@ from backend.envelopes import services as envelopes
 from backend.envelopes.controllers import _pdf_response
 from backend.envelopes.tables import Envelope, Signer
 from backend.errors import AppError
+from backend.i18n import N_
 from backend.keys import sha256_hex
 from backend.orgs import members
 from backend.orgs.members import SESSION_COOKIE, MemberContext
@@ -75,7 +76,7 @@ class DealerPages(Controller):
             notice = await members.send_login_code(phone, settings, request.app.state.sms)
             error = ""
         except AppError as exc:
-            notice, error = "", (exc.fields[0].message if exc.fields else exc.message)
+            notice, error = "", i18n.translate(exc.fields[0] if exc.fields else exc)
         return Template(
             "pages/dealer/login.html",
             context={"phone": phone, "code_sent": not error, "notice": notice, "error": error},
@@ -88,7 +89,7 @@ class DealerPages(Controller):
         try:
             token, _ = await members.log_in(phone, data.get("code", ""), settings)
         except AppError as exc:
-            message = exc.fields[0].message if exc.fields else exc.message
+            message = i18n.translate(exc.fields[0] if exc.fields else exc)
             return Template(
                 "pages/dealer/login.html",
                 context={"phone": phone, "code_sent": True, "error": message},
@@ -209,7 +210,7 @@ class DealerPages(Controller):
                 raise
             errors: dict[str, str] = {}
             for problem in exc.fields:
-                errors.setdefault(problem.path, problem.message)
+                errors.setdefault(problem.path, i18n.translate(problem))
             return self._form(ctx, template, data, errors, status_code=400)
         target = urls.envelope(envelope_id)
         if _htmx(request):
@@ -276,9 +277,10 @@ class DealerPages(Controller):
         except AppError as exc:
             if exc.status_code >= 500 or exc.code == "not_found":
                 raise
-            message = exc.fields[0].message if exc.fields else exc.message
+            message = i18n.translate(exc.fields[0] if exc.fields else exc)
             return await self._detail(ctx, envelope_id, settings, void_error=message)
-        return await self._detail(ctx, envelope_id, settings, notice="合同已撤销，签署链接已失效。")
+        voided = N_("合同已撤销，签署链接已失效。")
+        return await self._detail(ctx, envelope_id, settings, notice=voided)
 
     @post(urls.ENVELOPE_REMIND, status_code=200)
     async def remind(
@@ -295,11 +297,11 @@ class DealerPages(Controller):
             raise _forbidden("sender")
         try:
             await lifecycle.remind(ctx.caller(), envelope_id, signer_id, settings)
-            notice, error = "已重新发送签署短信。", ""
+            notice, error = N_("已重新发送签署短信。"), ""
         except AppError as exc:
             if exc.code == "not_found":
                 raise
-            notice, error = "", exc.message
+            notice, error = "", i18n.translate(exc)
         return await self._detail(ctx, envelope_id, settings, notice=notice, remind_error=error)
 
     # ---------------------------------------------------------------- stamping

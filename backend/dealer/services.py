@@ -13,22 +13,23 @@ from typing import Any
 import segno
 from piccolo.columns.combination import Combinable
 
-from backend import documents
+from backend import documents, i18n
 from backend.config import Settings
 from backend.database import utcnow
 from backend.documents.validation import FieldSpec
+from backend.i18n import N_
 from backend.envelopes import schemas
 from backend.envelopes.services import signer_link
 from backend.envelopes.tables import Envelope, Signer
 from backend.notify.messages import CHINA
 
 STATUS_LABELS = {
-    "draft": "生成中",
-    "sent": "签署中",
-    "completed": "已完成",
-    "declined": "已拒签",
-    "voided": "已撤销",
-    "expired": "已过期",
+    "draft": N_("生成中"),
+    "sent": N_("签署中"),
+    "completed": N_("已完成"),
+    "declined": N_("已拒签"),
+    "voided": N_("已撤销"),
+    "expired": N_("已过期"),
 }
 PAGE_SIZE = 30
 EXPORT_LIMIT = 5000
@@ -68,11 +69,15 @@ def form_inputs(
     defaults: dict[str, str],
 ) -> tuple[list[FormInput], list[FormInput]]:
     """The data inputs (one per field) and the signer inputs (name, phone per role)."""
+    english = i18n.current() == "en"  # labels in the page's language
     data = []
     for spec in template.fields:
         example = spec.example
         hint = ""
-        if spec.type == "array":
+        if spec.type == "array" and english:
+            columns = ", ".join(item.label_en for item in spec.items)
+            hint = f"One row per line: {columns} (separated by commas)"
+        elif spec.type == "array":
             columns = "，".join(item.label for item in spec.items)
             hint = f"每行一条，依次填写：{columns}（用逗号分隔）"
             example = "\n".join(
@@ -82,7 +87,7 @@ def form_inputs(
         data.append(
             FormInput(
                 name=spec.path,
-                label=spec.label,
+                label=spec.label_en if english else spec.label,
                 kind=_input_kind(spec),
                 required=spec.required,
                 value=values.get(spec.path, defaults.get(spec.path, "")),
@@ -95,12 +100,15 @@ def form_inputs(
         )
     signers = []
     for index, role in enumerate(template.roles):
-        for key, label, kind in (("name", "姓名", "text"), ("phone", "手机号", "tel")):
+        for key, label, label_en, kind in (
+            ("name", "姓名", "name", "text"),
+            ("phone", "手机号", "mobile", "tel"),
+        ):
             name = f"signer.{role.key}.{key}"
             signers.append(
                 FormInput(
                     name=name,
-                    label=f"{role.label}{label}",
+                    label=f"{role.label_en} {label_en}" if english else f"{role.label}{label}",
                     kind=kind,
                     required=True,
                     value=values.get(name, defaults.get(name, "")),
@@ -195,6 +203,7 @@ async def search(
             Envelope.id,
             Envelope.number,
             Envelope.title,
+            Envelope.template,
             Envelope.status,
             Envelope.milestone,
             Envelope.created_at,
@@ -207,7 +216,9 @@ async def search(
     )
     ids = [r["id"] for r in rows]
     signers = (
-        await Signer.select(Signer.envelope, Signer.name, Signer.role_label, Signer.status)
+        await Signer.select(
+            Signer.envelope, Signer.name, Signer.role, Signer.role_label, Signer.status
+        )
         .where(Signer.envelope.is_in(ids))
         .order_by(Signer.routing_order)
         if ids

@@ -153,9 +153,17 @@ class SignerPages(Controller):
         return Template("pages/signing/read.html", context=_page_vars(ctx))
 
     @get(urls.SIGN_PAGE_IMAGE)
-    async def page(self, token: str, index: int) -> Response[bytes]:
+    async def page(self, token: str, index: int, w: str | None = None) -> Response[bytes]:
         ctx = await _context(token)
-        image = await services.page_image(ctx, index)
+        width = services.PAGE_WIDTH if w is None else (int(w) if w.isdigit() else 0)
+        if width not in services.PAGE_WIDTHS:
+            raise AppError(
+                "validation_failed",
+                "不支持的图片宽度。",
+                f"Unsupported width; use one of {', '.join(map(str, services.PAGE_WIDTHS))}.",
+                400,
+            )
+        image = await services.page_image(ctx, index, width)
         return Response(
             content=image,
             media_type="image/webp",
@@ -168,14 +176,14 @@ class SignerPages(Controller):
     ) -> Template:
         ctx = await _context(token)
         sms = request.app.state.sms
-        error = ""
+        error: AppError | None = None  # shown in the page's language
         wait = 0
         try:
             wait = await services.send_intent_code(ctx, settings, sms)
         except AppError as exc:
             if exc.code != "otp_rate_limited":
                 raise
-            error = exc.message
+            error = exc
         name = "pages/signing/partials/otp.html" if _is_htmx(request) else "pages/signing/read.html"
         return Template(
             name, context=_page_vars(ctx, code_sent=True, resend_after=wait, otp_error=error)
@@ -229,7 +237,7 @@ class SignerPages(Controller):
                 raise
             return Template(
                 "pages/signing/sign.html",
-                context=_page_vars(ctx, pad_error=exc.message),
+                context=_page_vars(ctx, pad_error=exc),
                 status_code=400,
             )
         preview = "data:image/png;base64," + base64.b64encode(png).decode()

@@ -190,7 +190,7 @@ class DeclinePages(Controller):
                 raise
             return Template(
                 "pages/signing/decline.html",
-                context=_page_vars(ctx, reason=data.get("reason", ""), error=exc.fields[0].message),
+                context=_page_vars(ctx, reason=data.get("reason", ""), error=exc.fields[0]),
                 status_code=400,
             )
         return _go(request, urls.link(token))

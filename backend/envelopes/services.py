@@ -40,6 +40,9 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 IDENTITY_LEVELS = ("none", "phone3", "bank4", "face")
 INTENT_METHODS = ("sms", "face")
 PAGE_WIDTH = 1080
+# Widths a page image may be asked for (the pages' srcset): a 360 px phone at 1x gets 360,
+# at 2x 720; each is rendered once per document revision and kept as a blob.
+PAGE_WIDTHS = (360, 540, 720, PAGE_WIDTH)
 LINK_PURPOSE = "signlink/link/v1"
 LONG_TERM_JOB = "document.long_term"
 

@@ -15,6 +15,7 @@ from backend.config import Settings, get_settings
 from backend.envelopes.controllers import signer_context
 from backend.envelopes.services import SignerContext
 from backend.errors import AppError
+from backend.i18n import N_
 from backend.identity import checks, review, urls, verification
 from backend.identity.providers import IdentityProvider, get_identity_provider
 from backend.identity.schemas import RejectIn, ReviewOut
@@ -335,8 +336,10 @@ class IdentityPages(Controller):
             return found
         ctx, claim = found
         try:
-            front = review.check_photo(await _read(data.get("front")), "证件正面照片", settings)
-            holding = review.check_photo(await _read(data.get("holding")), "手持证件照片", settings)
+            front = review.check_photo(await _read(data.get("front")), N_("证件正面照片"), settings)
+            holding = review.check_photo(
+                await _read(data.get("holding")), N_("手持证件照片"), settings
+            )
             await review.submit(ctx, front, holding)
         except AppError as exc:
             latest = await review.latest_review(ctx.signer.id)

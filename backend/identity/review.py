@@ -24,6 +24,7 @@ from backend.envelopes.tables import Envelope, Signer
 from backend.errors import AppError
 from backend.evidence.services import append_event
 from backend.identity import checks
+from backend.i18n import N_
 from backend.identity.schemas import ReviewOut
 from backend.identity.tables import IdentityReview
 from backend.identity.verification import load_claim
@@ -37,7 +38,7 @@ logger = logging.getLogger("signlink.identity")
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MIN_SIDE = 300
 REVIEWS_PER_SIGNER = 5
-EXPECTED_WAIT = "15–30 分钟"
+EXPECTED_WAIT = N_("15–30 分钟")
 _BLOB_PURPOSE = "signlink/pii-blob/v1"
 
 
@@ -58,11 +59,16 @@ class Photo:
 def check_photo(raw: bytes, label: str, settings: Settings) -> Photo:
     """A real JPEG/PNG/WebP photo of a sensible size; anything else is refused."""
     if not raw:
-        raise AppError("photo_missing", f"请上传{label}。", f"Upload the {label} photo.", 400)
+        raise AppError(
+            "photo_missing", N_("请上传%(label)s。") % {"label": label}, "Upload the photo.", 400
+        )
     if len(raw) > settings.identity_review_max_bytes:
         mb = settings.identity_review_max_bytes // 1_000_000
         raise AppError(
-            "photo_too_large", f"{label}超过 {mb} MB，请压缩后重新上传。", "Photo too large.", 400
+            "photo_too_large",
+            N_("%(label)s超过 %(mb)s MB，请压缩后重新上传。") % {"label": label, "mb": mb},
+            "Photo too large.",
+            400,
         )
     try:
         with Image.open(io.BytesIO(raw)) as im:
@@ -74,14 +80,14 @@ def check_photo(raw: bytes, label: str, settings: Settings) -> Photo:
     if fmt not in IMAGE_TYPES:
         raise AppError(
             "photo_invalid",
-            f"{label}无法识别，请上传 JPG、PNG 或 WebP 格式的照片。",
+            N_("%(label)s无法识别，请上传 JPG、PNG 或 WebP 格式的照片。") % {"label": label},
             "Upload a JPG, PNG or WebP photo.",
             400,
         )
     if min(width, height) < MIN_SIDE:
         raise AppError(
             "photo_too_small",
-            f"{label}太小或不清晰，请拍摄清晰完整的照片后重新上传。",
+            N_("%(label)s太小或不清晰，请拍摄清晰完整的照片后重新上传。") % {"label": label},
             "Photo too small.",
             400,
         )
@@ -109,14 +115,14 @@ async def submit(ctx: SignerContext, front: Photo, holding: Photo) -> uuid.UUID:
         if any(r["status"] == "pending" for r in mine):
             raise AppError(
                 "review_pending",
-                "您已提交人工审核，请耐心等待结果短信。",
+                N_("您已提交人工审核，请耐心等待结果短信。"),
                 "A review is already pending.",
                 409,
             )
         if len(mine) >= REVIEWS_PER_SIGNER:
             raise AppError(
                 "review_limit",
-                "人工审核提交次数过多，请联系发起方。",
+                N_("人工审核提交次数过多，请联系发起方。"),
                 "Too many review requests.",
                 429,
             )

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from backend.config import Settings
 from backend.database import transaction, utcnow
+from backend.i18n import N_
 from backend.identity.tables import OtpChallenge
 from backend.keys import keyed_token
 from backend.notify import messages
@@ -53,9 +54,10 @@ async def send_intent_code(
     if recent:
         wait = settings.otp_resend_seconds - int((now - recent[0]["sent_at"]).total_seconds())
         if wait > 0:
-            return CodeSent(False, f"验证码已发送，请 {wait} 秒后再重新获取。", retry_after=wait)
+            wait_text = N_("验证码已发送，请 %(wait)s 秒后再重新获取。") % {"wait": wait}
+            return CodeSent(False, wait_text, retry_after=wait)
     if len(recent) >= CODES_PER_HOUR:
-        return CodeSent(False, "获取验证码过于频繁，请一小时后再试。", retry_after=3600)
+        return CodeSent(False, N_("获取验证码过于频繁，请一小时后再试。"), retry_after=3600)
 
     code = f"{secrets.randbelow(1_000_000):06d}"
     challenge_id = uuid.uuid4()
@@ -88,15 +90,15 @@ async def verify_intent_code(signer_id: uuid.UUID, code: str, settings: Settings
         .first()
     )
     if challenge is None:
-        return CodeCheck(False, "请先获取短信验证码。")
+        return CodeCheck(False, N_("请先获取短信验证码。"))
     max_tries = settings.otp_max_attempts
     if challenge.attempts >= max_tries:
-        return CodeCheck(False, "验证码错误次数过多，已失效，请重新获取验证码。", locked=True)
+        return CodeCheck(False, N_("验证码错误次数过多，已失效，请重新获取验证码。"), locked=True)
     if utcnow() > challenge.expires_at:
-        return CodeCheck(False, "验证码已过期，请重新获取。")
+        return CodeCheck(False, N_("验证码已过期，请重新获取。"))
     if not (len(code) == 6 and code.isdigit()):
         return CodeCheck(
-            False, "请输入短信中的 6 位数字验证码。", tries_left=max_tries - challenge.attempts
+            False, N_("请输入短信中的 6 位数字验证码。"), tries_left=max_tries - challenge.attempts
         )
     still_open = (OtpChallenge.id == challenge.id) & (OtpChallenge.attempts < max_tries)
     if hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, code)):
@@ -105,7 +107,7 @@ async def verify_intent_code(signer_id: uuid.UUID, code: str, settings: Settings
             .where(still_open & OtpChallenge.consumed_at.is_null())
             .returning(OtpChallenge.id)
         )
-        return CodeCheck(True) if won else CodeCheck(False, "验证码已失效，请重新获取。")
+        return CodeCheck(True) if won else CodeCheck(False, N_("验证码已失效，请重新获取。"))
     # Counted in the database, so parallel guesses cannot exceed the limit.
     counted = (
         await OtpChallenge.update({OtpChallenge.attempts: OtpChallenge.attempts + 1})
@@ -114,5 +116,6 @@ async def verify_intent_code(signer_id: uuid.UUID, code: str, settings: Settings
     )
     left = max_tries - counted[0]["attempts"] if counted else 0
     if left <= 0:
-        return CodeCheck(False, "验证码错误次数过多，已失效，请重新获取验证码。", locked=True)
-    return CodeCheck(False, f"验证码错误，还可尝试 {left} 次。", tries_left=left)
+        return CodeCheck(False, N_("验证码错误次数过多，已失效，请重新获取验证码。"), locked=True)
+    wrong = N_("验证码错误，还可尝试 %(left)s 次。") % {"left": left}
+    return CodeCheck(False, wrong, tries_left=left)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from backend.config import Settings
 from backend.database import transaction, utcnow
 from backend.errors import AppError, FieldProblem, validation_error
+from backend.i18n import N_
 from backend.keys import keyed_token, mask_phone, seal, sha256_hex, unseal
 from backend.notify import messages
 from backend.notify.sms import SmsProvider
@@ -133,7 +134,7 @@ async def send_login_code(raw_phone: str, settings: Settings, sms: SmsProvider) 
             settings.sms_sign_name, code, settings.otp_ttl_seconds // 60
         )
         await sms.send(phone, text)
-    return "如该手机号已加入机构，验证码已发送，请查收短信。"
+    return N_("如该手机号已加入机构，验证码已发送，请查收短信。")
 
 
 async def send_stamp_code(

@@ -34,19 +34,30 @@ __all__ = [
 
 DEFAULT_MAX_VERIFY_BYTES = 20 * 1024 * 1024
 
+
+def N_(message: str) -> str:
+    """Marks a message for the page catalogues (Babel's keyword); pages translate it."""
+    return message
+
+
+def _too_large_message(max_bytes: int) -> str:
+    mb = max_bytes // (1024 * 1024)
+    return N_("文件超过 %(mb)s MB，无法验证。请上传更小的 PDF。") % {"mb": mb}
+
+
 # pyHanko's ModificationLevel names, worded for the person reading the report.
 _CHANGES = {
-    "NONE": "签署后文件未被改动。",
-    "LTA_UPDATES": "签署后仅追加了长期验证数据或文档时间戳（允许）。",
-    "FORM_FILLING": "签署后有后续签名或表单填写（允许）。",
-    "ANNOTATIONS": "签署后添加或修改了注释（批注、图章等）。",
-    "OTHER": "签署后文件内容被修改（例如页面被替换、调换或改写）。",
+    "NONE": N_("签署后文件未被改动。"),
+    "LTA_UPDATES": N_("签署后仅追加了长期验证数据或文档时间戳（允许）。"),
+    "FORM_FILLING": N_("签署后有后续签名或表单填写（允许）。"),
+    "ANNOTATIONS": N_("签署后添加或修改了注释（批注、图章等）。"),
+    "OTHER": N_("签署后文件内容被修改（例如页面被替换、调换或改写）。"),
 }
 _LTV = {
-    "B-B": "基础签名（无时间戳），证书过期后无法验证。",
-    "B-T": "带可信时间戳（PAdES B-T）。",
-    "B-LT": "已内嵌证书与吊销信息（PAdES B-LT），可离线长期验证。",
-    "B-LTA": "已内嵌验证数据并加盖文档时间戳（PAdES B-LTA），可离线长期验证。",
+    "B-B": N_("基础签名（无时间戳），证书过期后无法验证。"),
+    "B-T": N_("带可信时间戳（PAdES B-T）。"),
+    "B-LT": N_("已内嵌证书与吊销信息（PAdES B-LT），可离线长期验证。"),
+    "B-LTA": N_("已内嵌验证数据并加盖文档时间戳（PAdES B-LTA），可离线长期验证。"),
 }
 
 
@@ -109,13 +120,14 @@ def verify_document(
     report = validate_pdf(pdf, trust_roots, at=at)
     verdicts = tuple(_verdict(s) for s in report.signatures)
     if not verdicts:
-        status, message = "warn", "该 PDF 不含任何数字签名。"
+        status, message = "warn", N_("该 PDF 不含任何数字签名。")
     elif all(v.status == "ok" for v in verdicts):
-        status, message = "ok", f"全部 {len(verdicts)} 个签名有效，签署后文件未被篡改。"
+        status = "ok"
+        message = N_("全部 %(count)s 个签名有效，签署后文件未被篡改。") % {"count": len(verdicts)}
     elif any(v.status == "error" for v in verdicts):
-        status, message = "error", "有签名无效或文件在签署后被篡改，请勿信任该文件。"
+        status, message = "error", N_("有签名无效或文件在签署后被篡改，请勿信任该文件。")
     else:
-        status, message = "warn", "签名完整，但有签名无法确认来源或时间，请核实。"
+        status, message = "warn", N_("签名完整，但有签名无法确认来源或时间，请核实。")
     return VerifyReport(
         signatures=verdicts,
         revisions=report.revisions,
@@ -138,18 +150,18 @@ async def async_verify_document(
 
 def _check_readable(pdf: bytes, max_bytes: int) -> None:
     if len(pdf) > max_bytes:
-        raise PdfTooLarge(f"文件超过 {max_bytes // (1024 * 1024)} MB，无法验证。请上传更小的 PDF。")
+        raise PdfTooLarge(_too_large_message(max_bytes))
     if b"%PDF-" not in pdf[:1024]:
-        raise InvalidPdf("上传的文件不是 PDF，请选择签署完成后下载的 PDF 文件。")
+        raise InvalidPdf(N_("上传的文件不是 PDF，请选择签署完成后下载的 PDF 文件。"))
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         encrypted = reader.encrypted
         if not encrypted:
             reader.root  # noqa: B018 - parses the catalog, the first thing a damaged file breaks
     except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise InvalidPdf("PDF 文件已损坏，无法读取。请重新下载原文件后再试。") from exc
+        raise InvalidPdf(N_("PDF 文件已损坏，无法读取。请重新下载原文件后再试。")) from exc
     if encrypted:
-        raise EncryptedPdf("该 PDF 已加密（设有密码），无法验证签名。请上传未加密的文件。")
+        raise EncryptedPdf(N_("该 PDF 已加密（设有密码），无法验证签名。请上传未加密的文件。"))
 
 
 def _verdict(s: SignatureReport) -> SignatureVerdict:
@@ -159,19 +171,19 @@ def _verdict(s: SignatureReport) -> SignatureVerdict:
     intact = s.intact and s.valid
     if not intact:
         status = "error"
-        message = "签名无效：签名所覆盖的内容已被篡改或签名数据损坏。"
+        message = N_("签名无效：签名所覆盖的内容已被篡改或签名数据损坏。")
     elif not allowed:
         status = "error"
-        message = "签名本身完整，但签署后文件被做了不允许的修改。"
+        message = N_("签名本身完整，但签署后文件被做了不允许的修改。")
     elif not s.trusted:
         status = "warn"
-        message = "签名完整，但签名证书不是由受信任的机构签发（或已过期、被吊销）。"
+        message = N_("签名完整，但签名证书不是由受信任的机构签发（或已过期、被吊销）。")
     elif s.timestamp_time is None:
         status = "warn"
-        message = "签名有效，但没有可信时间戳，签署时间无法证明。"
+        message = N_("签名有效，但没有可信时间戳，签署时间无法证明。")
     else:
         status = "ok"
-        message = "签名有效：证书可信，签署后未被篡改。"
+        message = N_("签名有效：证书可信，签署后未被篡改。")
     return SignatureVerdict(
         field_name=s.field_name,
         signer_name=s.signer_name,
@@ -189,9 +201,9 @@ def _verdict(s: SignatureReport) -> SignatureVerdict:
         status=status,
         message=message,
         changes_message=(
-            _CHANGES.get(level, "无法判断签署后的改动。")
+            _CHANGES.get(level, N_("无法判断签署后的改动。"))
             if modified_after or level != "UNKNOWN"
-            else "签署后文件未被改动。"
+            else N_("签署后文件未被改动。")
         ),
         ltv_message=_LTV[s.ltv],
     )

@@ -15,6 +15,7 @@ from litestar.response import Template
 
 from backend.config import Settings
 from backend.errors import AppError
+from backend.i18n import N_
 from backend.signing import (
     CertificateAuthority,
     EncryptedPdf,
@@ -32,7 +33,7 @@ _FORM_OVERHEAD = 64 * 1024
 def _too_large(limit: int) -> AppError:
     return AppError(
         "too_large",
-        f"文件超过 {limit // (1024 * 1024)} MB，无法验证。请上传更小的 PDF。",
+        N_("文件超过 %(mb)s MB，无法验证。请上传更小的 PDF。") % {"mb": limit // (1024 * 1024)},
         f"The PDF is larger than {limit} bytes.",
         413,
     )
@@ -41,7 +42,7 @@ def _too_large(limit: int) -> AppError:
 def _no_file() -> AppError:
     return AppError(
         "no_file",
-        "请选择要验证的 PDF 文件。",
+        N_("请选择要验证的 PDF 文件。"),
         "Send the PDF as the request body (application/pdf) or as the multipart part 'file'.",
         400,
     )
@@ -94,7 +95,7 @@ async def _verify(request: Request[Any, Any, Any], settings: Settings) -> Verify
         message = (
             str(exc)
             if any("\u4e00" <= c <= "\u9fff" for c in str(exc))
-            else ("PDF 文件已损坏，无法读取。请重新下载原文件后再试。")
+            else N_("PDF 文件已损坏，无法读取。请重新下载原文件后再试。")
         )
         raise AppError("invalid_pdf", message, "The file is not a readable PDF.", 422) from exc
 
