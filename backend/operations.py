@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.plugins.prometheus import PrometheusConfig
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from backend.jobs.services import queue_depth
-from backend.metrics import JOB_QUEUE
+from backend.metrics import exposition
 
 logger = logging.getLogger("signlink.operations")
 _migrations_ok = False
@@ -75,17 +68,11 @@ def prometheus_config() -> PrometheusConfig:
 
 @get("/metrics", include_in_schema=False, cache=False)
 async def metrics() -> Response[bytes]:
-    """Prometheus text format; the job queue gauge is read from the database first."""
+    """Prometheus text format, added up over every server process in multiprocess mode
+    (backend/metrics.py); the job queue depth is read from the database."""
     try:
-        depth = await queue_depth()
+        depth: dict[tuple[str, str], int] | None = await queue_depth()
     except Exception:
         logger.exception("job queue depth unavailable")
-    else:
-        JOB_QUEUE.clear()
-        for (kind, status), n in depth.items():
-            JOB_QUEUE.labels(kind, status).set(n)
-    registry = REGISTRY
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        depth = None
+    return Response(exposition(depth), media_type=CONTENT_TYPE_LATEST)

@@ -327,7 +327,10 @@ def measure_database(args: argparse.Namespace, database: str) -> list[Result]:
             "SIGNLINK_DATA_DIR": str(work / "var"),
             "SIGNLINK_LOG_FORMAT": "json",
             "PYTHONPATH": str(ROOT),
+            # /metrics adds up the worker processes, as in a deployment (backend/metrics.py)
+            "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
         }
+        (work / "metrics").mkdir()
         prepare(env)
         key = (work / "var" / "demo-api-key").read_text().strip()
         app, log = "backend.app:create_app", work / "signlink.log"
