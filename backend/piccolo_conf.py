@@ -31,5 +31,6 @@ APP_REGISTRY = AppRegistry(
         "backend.jobs.piccolo_app",
         "backend.webhooks.piccolo_app",
         "backend.idempotency.piccolo_app",
+        "backend.revocation.piccolo_app",
     ]
 )
