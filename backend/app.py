@@ -46,12 +46,12 @@ from backend.envelopes import completion, lifecycle, milestones
 from backend.envelopes.batch_controllers import BatchSigningPages
 from backend.envelopes.controllers import EnvelopeApi, SignerPages
 from backend.envelopes.flow_controllers import DeclinePages, EnvelopeFlowApi, SealApi
-from backend.envelopes.services import register_jobs
+from backend.envelopes.services import PAGE_WIDTHS, register_jobs
 from backend.errors import AppError, FieldProblem, validation_error
 from backend.evidence import services as evidence
 from backend.evidence.controllers import EvidenceApi
 from backend.idempotency.middleware import IdempotencyMiddleware
-from backend.identity.controllers import IdentityPages, IdentityReviewApi
+from backend.identity.controllers import IdentityPages, IdentityReviewApi, ReviewerPages
 from backend.identity.face_step import FaceStepPages
 from backend.jobs.services import worker_loop
 from backend.logging_setup import configure_logging, request_id_var
@@ -495,6 +495,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FaceStepPages,
             IdentityPages,
             IdentityReviewApi,
+            ReviewerPages,
             create_static_files_router(path="/static", directories=[PWA / "static"]),
         ],
         dependencies={

@@ -6,7 +6,8 @@
 - ``verification``: step 1 (identity details), phone 3-factor, bank-card 4-factor, reuse,
   rate limits, audit events.
 - ``review``: manual review (uploads, the organisation's queue, the outcome by SMS).
-- ``controllers``: the signer's pages under ``/s/{token}/identity`` and the review API.
+- ``controllers``: the signer's pages under ``/s/{token}/identity``, the reviewers' queue
+  under ``/app/reviews`` and the review API.
 
 See README.md in this folder for the flow, the settings and the sandbox's test identities.
 """

@@ -1,8 +1,9 @@
 """Manual identity review: photos in, the organisation's reviewer decides, SMS out.
 
-Reviewers work through the API with the organisation's key until member logins exist.
-Photos are sealed at rest (AES-GCM with a key derived from the master key) and only
-leave through the API to that organisation.
+Reviewers are the organisation's members with the ``verifier`` role (or admins), on the
+phone pages under ``/app/reviews``; a business system can work the same queue through the
+API with the organisation's key. Photos are sealed at rest (AES-GCM with a key derived
+from the master key) and only leave, uncached, to that organisation.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from backend.envelopes.services import SignerContext, record_identity, signer_li
 from backend.envelopes.tables import Envelope, Signer
 from backend.errors import AppError
 from backend.evidence.services import append_event
-from backend.identity import checks
 from backend.i18n import N_
+from backend.identity import checks
 from backend.identity.schemas import ReviewOut
 from backend.identity.tables import IdentityReview
 from backend.identity.verification import load_claim
 from backend.jobs import services as jobs
 from backend.keys import seal, unseal
 from backend.notify.sms import get_sms_provider
+from backend.orgs.members import MemberContext
 from backend.orgs.services import Caller
 
 logger = logging.getLogger("signlink.identity")
@@ -39,6 +41,17 @@ IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MIN_SIDE = 300
 REVIEWS_PER_SIGNER = 5
 EXPECTED_WAIT = N_("15–30 分钟")
+#: Past the promised wait: the queue marks the request as overdue.
+OVERDUE_MINUTES = 30
+#: The member role that may open the photos and decide (admins may too).
+REVIEWER_ROLE = "verifier"
+#: Reasons a reviewer picks most often; the signer reads the one chosen.
+COMMON_REASONS = (
+    "证件照片不清晰或不完整，请拍摄四角完整、文字清晰的照片",
+    "手持证件照片中人脸或证件看不清，请重新拍摄",
+    "照片中的证件与填写的证件号码不一致",
+    "证件已过有效期，请使用有效证件",
+)
 _BLOB_PURPOSE = "signlink/pii-blob/v1"
 
 
@@ -162,12 +175,41 @@ async def submit(ctx: SignerContext, front: Photo, holding: Photo) -> uuid.UUID:
 # ------------------------------------------------------------------ the reviewer's side
 
 
+@dataclass(frozen=True)
+class Reviewer:
+    """Who decides for the organisation: a member on the phone pages or an API key."""
+
+    organisation_id: uuid.UUID
+    organisation_name: str
+    label: str  # kept with the review ("decided_by") and in the evidence
+    audit: dict[str, str]
+
+    @classmethod
+    def from_key(cls, caller: Caller) -> Reviewer:
+        return cls(
+            caller.organisation_id,
+            caller.organisation_name,
+            f"{caller.organisation_name} (API key {caller.api_key_id})",
+            {"api_key": str(caller.api_key_id)},
+        )
+
+    @classmethod
+    def from_member(cls, member: MemberContext) -> Reviewer:
+        return cls(
+            member.organisation_id,
+            member.organisation_name,
+            f"{member.name} (member {member.member_id})",
+            {"member": str(member.member_id), "member_name": member.name},
+        )
+
+
 def review_out(row: dict[str, Any]) -> ReviewOut:
     base = f"/api/v1/identity/reviews/{row['id']}"
     return ReviewOut(
         id=str(row["id"]),
         envelope_id=str(row["envelope"]),
         envelope_number=row.get("envelope.number") or "",
+        envelope_title=row.get("envelope.title") or "",
         signer_role=row.get("signer.role_label") or "",
         name=row["name"],
         id_type=row["id_type"],
@@ -186,6 +228,7 @@ _COLUMNS = (
     IdentityReview.id,
     IdentityReview.envelope,
     IdentityReview.envelope.number,
+    IdentityReview.envelope.title,
     IdentityReview.signer.role_label,
     IdentityReview.name,
     IdentityReview.id_type,
@@ -197,21 +240,43 @@ _COLUMNS = (
 )
 
 
-async def list_reviews(caller: Caller, status: str) -> list[ReviewOut]:
-    query = IdentityReview.select(*_COLUMNS).where(
-        IdentityReview.organisation == caller.organisation_id
-    )
+async def list_reviews(organisation_id: uuid.UUID, status: str) -> list[ReviewOut]:
+    """Oldest first: the queue is worked in the order people have been waiting."""
+    query = IdentityReview.select(*_COLUMNS).where(IdentityReview.organisation == organisation_id)
     if status != "all":
         query = query.where(IdentityReview.status == status)
     rows = await query.order_by(IdentityReview.created_at).limit(200)
     return [review_out(r) for r in rows]
 
 
+async def recently_decided(organisation_id: uuid.UUID, limit: int = 20) -> list[ReviewOut]:
+    rows = (
+        await IdentityReview.select(*_COLUMNS)
+        .where(
+            (IdentityReview.organisation == organisation_id) & (IdentityReview.status != "pending")
+        )
+        .order_by(IdentityReview.decided_at, ascending=False)
+        .limit(limit)
+    )
+    return [review_out(r) for r in rows]
+
+
+async def get_review(organisation_id: uuid.UUID, review_id: uuid.UUID) -> ReviewOut:
+    row = (
+        await IdentityReview.select(*_COLUMNS)
+        .where((IdentityReview.id == review_id) & (IdentityReview.organisation == organisation_id))
+        .first()
+    )
+    if row is None:
+        raise _not_found()
+    return review_out(row)
+
+
 def _not_found() -> AppError:
     return AppError("not_found", "找不到该审核记录。", "No such review.", 404)
 
 
-async def review_image(caller: Caller, review_id: uuid.UUID, kind: str) -> Photo:
+async def review_image(organisation_id: uuid.UUID, review_id: uuid.UUID, kind: str) -> Photo:
     if kind not in {"front", "holding"}:
         raise _not_found()
     row = (
@@ -221,10 +286,7 @@ async def review_image(caller: Caller, review_id: uuid.UUID, kind: str) -> Photo
             IdentityReview.holding_sealed,
             IdentityReview.holding_type,
         )
-        .where(
-            (IdentityReview.id == review_id)
-            & (IdentityReview.organisation == caller.organisation_id)
-        )
+        .where((IdentityReview.id == review_id) & (IdentityReview.organisation == organisation_id))
         .first()
     )
     if row is None:
@@ -232,7 +294,9 @@ async def review_image(caller: Caller, review_id: uuid.UUID, kind: str) -> Photo
     return Photo(unseal_bytes(row[f"{kind}_sealed"]), row[f"{kind}_type"])
 
 
-async def decide(caller: Caller, review_id: uuid.UUID, *, approve: bool, reason: str) -> ReviewOut:
+async def decide(
+    reviewer: Reviewer, review_id: uuid.UUID, *, approve: bool, reason: str
+) -> ReviewOut:
     reason = reason.strip()
     if not approve and not 2 <= len(reason) <= 200:
         raise AppError(
@@ -245,7 +309,7 @@ async def decide(caller: Caller, review_id: uuid.UUID, *, approve: bool, reason:
         await IdentityReview.objects()
         .where(
             (IdentityReview.id == review_id)
-            & (IdentityReview.organisation == caller.organisation_id)
+            & (IdentityReview.organisation == reviewer.organisation_id)
         )
         .first()
     )
@@ -257,14 +321,13 @@ async def decide(caller: Caller, review_id: uuid.UUID, *, approve: bool, reason:
         raise _not_found()
     status = "approved" if approve else "rejected"
     now = utcnow()
-    reviewer = f"{caller.organisation_name} (API key {caller.api_key_id})"
     async with transaction():
         won = (
             await IdentityReview.update(
                 {
                     IdentityReview.status: status,
                     IdentityReview.reason: reason[:200],
-                    IdentityReview.decided_by: reviewer[:100],
+                    IdentityReview.decided_by: reviewer.label[:100],
                     IdentityReview.decided_at: now,
                 }
             )
@@ -278,11 +341,11 @@ async def decide(caller: Caller, review_id: uuid.UUID, *, approve: bool, reason:
         await append_event(
             env.id,
             f"identity.review_{status}",
-            actor=caller.organisation_name,
+            actor=reviewer.organisation_name,
             data={
                 "signer": str(signer.id),
                 "review": str(review_id),
-                "api_key": str(caller.api_key_id),
+                **reviewer.audit,
                 **({"reason": reason} if reason else {}),
             },
         )
@@ -296,7 +359,11 @@ async def decide(caller: Caller, review_id: uuid.UUID, *, approve: bool, reason:
             method="manual",
             provider="manual-review",
             request_id=str(review_id),
-            detail={"id_type": row.id_type, "id_masked": row.id_masked, "reviewer": reviewer},
+            detail={
+                "id_type": row.id_type,
+                "id_masked": row.id_masked,
+                "reviewer": reviewer.label,
+            },
         )
     jobs.wake_worker()
     logger.info(

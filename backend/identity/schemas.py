@@ -11,6 +11,7 @@ class ReviewOut(msgspec.Struct):
     id: str
     envelope_id: str
     envelope_number: str
+    envelope_title: str
     signer_role: str
     name: str
     id_type: str

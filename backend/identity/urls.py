@@ -2,11 +2,18 @@
 
 IDENTITY = "/s/{token:str}/identity"
 IDENTITY_METHODS = "/s/{token:str}/identity/methods"
-IDENTITY_PHONE3 = "/s/{token:str}/identity/phone3"
-IDENTITY_PHONE3_CODE = "/s/{token:str}/identity/phone3/code"
-IDENTITY_BANK4 = "/s/{token:str}/identity/bank4"
-IDENTITY_BANK4_CODE = "/s/{token:str}/identity/bank4/code"
 IDENTITY_MANUAL = "/s/{token:str}/identity/manual"
+# A paid method (verification.PAID_METHODS): /identity/phone3, /identity/bank4. The static
+# paths above (methods, manual) win over this parameter in Litestar's router.
+IDENTITY_METHOD = "/s/{token:str}/identity/{method:str}"
+IDENTITY_METHOD_CODE = "/s/{token:str}/identity/{method:str}/code"
+
+# The reviewers' phone pages live under /app: the member session cookie is scoped to it.
+APP_LOGIN = "/app/login"
+APP_REVIEWS = "/app/reviews"
+APP_REVIEW = "/app/reviews/{review_id:uuid}"
+APP_REVIEW_IMAGE = "/app/reviews/{review_id:uuid}/images/{kind:str}"
+APP_REVIEW_DECIDE = "/app/reviews/{review_id:uuid}/decision"
 
 API_REVIEWS = "/api/v1/identity/reviews"
 API_REVIEW_IMAGE = "/api/v1/identity/reviews/{review_id:uuid}/images/{kind:str}"
@@ -16,6 +23,10 @@ API_REVIEW_REJECT = "/api/v1/identity/reviews/{review_id:uuid}/reject"
 
 def page(token: str, suffix: str = "") -> str:
     return f"/s/{token}/identity{suffix}"
+
+
+def app_review(review_id: object, suffix: str = "") -> str:
+    return f"/app/reviews/{review_id}{suffix}"
 
 
 def face(token: str) -> str:

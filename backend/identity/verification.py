@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -36,6 +38,7 @@ from backend.config import Settings
 from backend.database import transaction, utcnow
 from backend.envelopes.services import SignerContext, record_identity
 from backend.evidence.services import append_event
+from backend.i18n import N_
 from backend.identity import checks
 from backend.identity.providers import CheckResult, IdentityProvider, ProviderError
 from backend.identity.tables import (
@@ -55,14 +58,20 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
     "face": ("face", "manual"),
 }
 METHOD_LABELS = {
-    "phone3": "手机号三要素认证",
-    "bank4": "银行卡四要素认证",
-    "face": "刷脸认证",
-    "manual": "人工审核",
+    "phone3": N_("手机号三要素认证"),
+    "bank4": N_("银行卡四要素认证"),
+    "face": N_("刷脸认证"),
+    "manual": N_("人工审核"),
 }
+#: The methods answered by a paid provider call after an SMS code (face has its own step).
+PAID_METHODS = ("phone3", "bank4")
 CODE_TTL = timedelta(minutes=5)
 CODE_TRIES = 5
-BUSY = "认证服务繁忙，请稍后重试；也可以换用其他认证方式。"
+#: Identity SMS codes one envelope may cause in an hour, whatever mobiles they go to: the
+#: bank-card form takes any mobile, so this stops one link from texting a list of numbers.
+CODES_PER_ENVELOPE = 10
+BUSY = N_("认证服务繁忙，请稍后重试；也可以换用其他认证方式。")
+_NOT_FOR_THIS_SIGNING = N_("该认证方式不适用于本次签署，请选择其他方式。")
 
 
 # ------------------------------------------------------------------ keyed hashes
@@ -154,11 +163,13 @@ async def save_claim(
     name = checks.normalise_name(name) or expected
     problems: list[checks.Problem] = []
     if id_type not in checks.ID_TYPES:
-        problems.append(checks.Problem("id_type", "请选择证件类型。"))
+        problems.append(checks.Problem("id_type", N_("请选择证件类型。")))
         id_type = "id_card"
     if name != expected:
         problems.append(
-            checks.Problem("name", "姓名须与发起方填写的签署人姓名一致；如有误，请联系发起方修改。")
+            checks.Problem(
+                "name", N_("姓名须与发起方填写的签署人姓名一致；如有误，请联系发起方修改。")
+            )
         )
     elif id_type == "id_card" and (bad := checks.check_name(name)):
         problems.append(bad)
@@ -170,11 +181,14 @@ async def save_claim(
     )
     if bad_number:
         problems.append(bad_number)
+    hashed = id_hash(id_type, number)
+    named = "" if problems else contract_id_hash(ctx)
+    if named and not hmac.compare_digest(named, hashed):
+        problems.append(_not_the_contract_id(id_type))
     if problems:
         raise InvalidInput(problems)
 
     now = utcnow()
-    hashed = id_hash(id_type, number)
     masked = checks.mask_number(number)
     async with transaction():
         await IdentityClaim.delete().where(IdentityClaim.signer == ctx.signer.id)
@@ -199,6 +213,41 @@ async def save_claim(
     if id_type == "id_card":
         return await _reuse(ctx, name, hashed, masked, settings)
     return False
+
+
+def contract_id_hash(ctx: SignerContext) -> str:
+    """Keyed hash of the ID number the contract names for this signer's role, or ''.
+
+    Templates name a party's number as ``<role>.id_number`` (car purchase
+    ``buyer.id_number``, lease ``lessee.id_number`` / ``guarantor.id_number``); the
+    signer proving identity must be that person, not whoever holds the link.
+    """
+    try:
+        data = json.loads(unseal(ctx.envelope.data_sealed))
+    except (ValueError, TypeError):
+        return ""
+    party = data.get(ctx.signer.role) if isinstance(data, dict) else None
+    number = party.get("id_number") if isinstance(party, dict) else None
+    if not isinstance(number, str) or not number.strip():
+        return ""
+    return id_hash("id_card", checks.normalise_id_number(number))
+
+
+def _not_the_contract_id(id_type: str) -> checks.Problem:
+    if id_type != "id_card":
+        return checks.Problem(
+            "id_number",
+            N_(
+                "合同中已登记您的居民身份证号，请选择“居民身份证”并填写该号码；"
+                "如登记有误，请联系发起方修改合同。"
+            ),
+        )
+    return checks.Problem(
+        "id_number",
+        N_(
+            "身份证号与合同中登记的签署人身份证号不一致，请核对；如合同登记有误，请联系发起方修改。"
+        ),
+    )
 
 
 async def _reuse(
@@ -282,7 +331,8 @@ async def send_code(
         if last is not None:
             wait = settings.otp_resend_seconds - int((now - last["sent_at"]).total_seconds())
             if wait > 0:
-                return CodeSent(False, f"验证码已发送，请 {wait} 秒后再重新获取。", wait)
+                wait_text = N_("验证码已发送，请 %(wait)s 秒后再重新获取。") % {"wait": wait}
+                return CodeSent(False, wait_text, wait)
         hour = now - timedelta(hours=1)
         per_phone = await IdentityCode.count().where(
             (IdentityCode.phone_hash == phone) & (IdentityCode.sent_at > hour)
@@ -290,11 +340,15 @@ async def send_code(
         per_ip = await IdentityCode.count().where(
             (IdentityCode.ip_hash == ip_hash(ip)) & (IdentityCode.sent_at > hour)
         )
+        per_envelope = await IdentityCode.count().where(
+            (IdentityCode.signer.envelope == ctx.envelope.id) & (IdentityCode.sent_at > hour)
+        )
         if (
             per_phone >= settings.identity_codes_per_phone
             or per_ip >= settings.identity_checks_per_ip
+            or per_envelope >= CODES_PER_ENVELOPE
         ):
-            return CodeSent(False, "获取验证码过于频繁，请一小时后再试。", 3600)
+            return CodeSent(False, N_("获取验证码过于频繁，请一小时后再试。"), 3600)
         await IdentityCode.update({IdentityCode.consumed_at: now}).where(
             (IdentityCode.signer == ctx.signer.id) & IdentityCode.consumed_at.is_null()
         )
@@ -318,7 +372,7 @@ async def send_code(
         await IdentityCode.update({IdentityCode.consumed_at: utcnow()}).where(
             IdentityCode.id == code_id
         )
-        return CodeSent(False, "短信发送失败，请稍后重试。")
+        return CodeSent(False, N_("短信发送失败，请稍后重试。"))
     async with transaction():
         await append_event(
             ctx.envelope.id,
@@ -349,11 +403,11 @@ async def _check_code(ctx: SignerContext, method: str, mobile: str, code: str) -
         .first()
     )
     if row is None or row.phone_hash != phone_hash(mobile):
-        return "请先获取发送到该手机号的短信验证码。"
+        return N_("请先获取发送到该手机号的短信验证码。")
     if row.attempts >= CODE_TRIES:
-        return "验证码错误次数过多，已失效，请重新获取。"
+        return N_("验证码错误次数过多，已失效，请重新获取。")
     if utcnow() > row.expires_at:
-        return "验证码已过期，请重新获取。"
+        return N_("验证码已过期，请重新获取。")
     still_open = (IdentityCode.id == row.id) & (IdentityCode.attempts < CODE_TRIES)
     if (
         len(code) == 6
@@ -365,7 +419,7 @@ async def _check_code(ctx: SignerContext, method: str, mobile: str, code: str) -
             .where(still_open & IdentityCode.consumed_at.is_null())
             .returning(IdentityCode.id)
         )
-        return "" if won else "验证码已失效，请重新获取。"
+        return "" if won else N_("验证码已失效，请重新获取。")
     counted = (
         await IdentityCode.update({IdentityCode.attempts: IdentityCode.attempts + 1})
         .where(still_open)
@@ -373,21 +427,21 @@ async def _check_code(ctx: SignerContext, method: str, mobile: str, code: str) -
     )
     left = CODE_TRIES - counted[0]["attempts"] if counted else 0
     if left <= 0:
-        return "验证码错误次数过多，已失效，请重新获取。"
-    return f"验证码错误，还可尝试 {left} 次。"
+        return N_("验证码错误次数过多，已失效，请重新获取。")
+    return N_("验证码错误，还可尝试 %(left)s 次。") % {"left": left}
 
 
 # ------------------------------------------------------------------ paid checks
 
 
 _PHONE3_MISMATCH = {
-    "202": "该手机号不是用此身份证号实名登记的，请确认手机号为您本人身份证办理。",
-    "203": "该手机号登记的姓名与您的姓名不一致。",
+    "202": N_("该手机号不是用此身份证号实名登记的，请确认手机号为您本人身份证办理。"),
+    "203": N_("该手机号登记的姓名与您的姓名不一致。"),
 }
 _BANK4_MISMATCH = {
-    "202": "该银行卡未开通认证支付，请联系发卡行开通或换一张银行卡。",
-    "203": "该银行卡已过期，请换一张银行卡。",
-    "214": "该银行卡未预留手机号，请换一张银行卡。",
+    "202": N_("该银行卡未开通认证支付，请联系发卡行开通或换一张银行卡。"),
+    "203": N_("该银行卡已过期，请换一张银行卡。"),
+    "214": N_("该银行卡未预留手机号，请换一张银行卡。"),
 }
 
 
@@ -396,18 +450,20 @@ def _message(method: str, result: CheckResult) -> str:
         if method == "phone3":
             return _PHONE3_MISMATCH.get(
                 result.sub_code,
-                "手机号、姓名与身份证号不一致，请确认该手机号是用您本人身份证实名办理的。",
+                N_("手机号、姓名与身份证号不一致，请确认该手机号是用您本人身份证实名办理的。"),
             )
         return _BANK4_MISMATCH.get(
             result.sub_code,
-            "银行卡号、姓名、身份证号与银行预留手机号不一致，请核对后重试。",
+            N_("银行卡号、姓名、身份证号与银行预留手机号不一致，请核对后重试。"),
         )
     if method == "phone3":
-        return (
+        return N_(
             "运营商未查到该手机号的实名信息（如新开号码、虚拟运营商号码），"
             "请换用银行卡认证或人工审核。"
         )
-    return "该银行卡暂时无法验证（发卡行不支持或未查到记录），请换一张银行卡或使用其他认证方式。"
+    return N_(
+        "该银行卡暂时无法验证（发卡行不支持或未查到记录），请换一张银行卡或使用其他认证方式。"
+    )
 
 
 async def _limited(ctx: SignerContext, phone: str, ip: str, settings: Settings) -> bool:
@@ -455,7 +511,7 @@ async def _paid_check(
             await append_event(
                 ctx.envelope.id, "identity.rate_limited", actor=ctx.signer.role, data=base
             )
-            return Attempt("limited", "认证尝试次数过多，请稍后再试，或选择人工审核。")
+            return Attempt("limited", N_("认证尝试次数过多，请稍后再试，或选择人工审核。"))
         await IdentityCheck.insert(
             IdentityCheck(
                 id=check_id,
@@ -522,7 +578,9 @@ async def _paid_check(
                     id=uuid.uuid4(),
                     id_hash=claim.id_hash,
                     name=claim.name,
-                    phone_hash=phone_hash(unseal(ctx.signer.phone_sealed)),
+                    # The mobile this check verified (bank4: the card's reserved one):
+                    # reuse needs a later envelope's phone to be that mobile.
+                    phone_hash=phone,
                     method=method,
                     provider=result.provider,
                     provider_request_id=request_id,
@@ -551,65 +609,83 @@ async def _paid_check(
 async def _claim_for(ctx: SignerContext, method: str) -> Claim | Attempt:
     claim = await load_claim(ctx.signer.id)
     if claim is None:
-        return Attempt("invalid", "请先填写身份信息。", field="claim")
+        return Attempt("invalid", N_("请先填写身份信息。"), field="claim")
     if method not in methods_for(ctx.signer.identity_level, claim.id_type):
-        return Attempt("invalid", "该认证方式不适用于本次签署，请选择其他方式。", field="method")
+        return Attempt("invalid", _NOT_FOR_THIS_SIGNING, field="method")
     return claim
 
 
-async def verify_phone3(
+@dataclass(frozen=True)
+class Factors:
+    """What a method form adds to the claim: for bank4 the card and its reserved mobile.
+
+    Phone 3-factor adds nothing: it always verifies the envelope's phone.
+    """
+
+    card: str = ""
+    mobile: str = ""
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Factors:
+        # Bounded: these are echoed back into the form when something is wrong.
+        return cls(
+            checks.normalise_digits(form.get("card", ""))[:40],
+            checks.normalise_digits(form.get("mobile", ""))[:40],
+        )
+
+
+def _mobile(ctx: SignerContext, method: str, factors: Factors) -> str:
+    """The mobile being verified (and receiving the code)."""
+    return unseal(ctx.signer.phone_sealed) if method == "phone3" else factors.mobile
+
+
+def factor_problems(method: str, factors: Factors) -> list[checks.Problem]:
+    if method != "bank4":
+        return []
+    found = (checks.check_bank_card(factors.card), checks.check_mobile(factors.mobile))
+    return [p for p in found if p]
+
+
+async def send_method_code(
     ctx: SignerContext,
+    method: str,
+    factors: Factors,
+    settings: Settings,
+    sms: SmsProvider,
+    ip: str,
+) -> CodeSent:
+    """The SMS code of a paid method, once its own fields are valid (no SMS for a bad card)."""
+    if problems := factor_problems(method, factors):
+        return CodeSent(False, problems[0].message)
+    return await send_code(ctx, method, _mobile(ctx, method, factors), settings, sms, ip)
+
+
+async def verify(
+    ctx: SignerContext,
+    method: str,
+    factors: Factors,
     code: str,
     provider: IdentityProvider,
     settings: Settings,
     ip: str,
 ) -> Attempt:
-    claim = await _claim_for(ctx, "phone3")
+    """Phone 3-factor or bank-card 4-factor: input checks, the SMS code, then the paid call."""
+    if method not in PAID_METHODS:
+        return Attempt("invalid", _NOT_FOR_THIS_SIGNING, field="method")
+    claim = await _claim_for(ctx, method)
     if isinstance(claim, Attempt):
         return claim
-    mobile = unseal(ctx.signer.phone_sealed)
-    if wrong := await _check_code(ctx, "phone3", mobile, code):
-        return Attempt("code", wrong, field="code")
-    return await _paid_check(
-        ctx,
-        method="phone3",
-        claim=claim,
-        mobile=mobile,
-        card="",
-        provider=provider,
-        settings=settings,
-        ip=ip,
-    )
-
-
-def bank4_problems(card: str, mobile: str) -> list[checks.Problem]:
-    return [p for p in (checks.check_bank_card(card), checks.check_mobile(mobile)) if p]
-
-
-async def verify_bank4(
-    ctx: SignerContext,
-    *,
-    card: str,
-    mobile: str,
-    code: str,
-    provider: IdentityProvider,
-    settings: Settings,
-    ip: str,
-) -> Attempt:
-    claim = await _claim_for(ctx, "bank4")
-    if isinstance(claim, Attempt):
-        return claim
-    card, mobile = checks.normalise_digits(card), checks.normalise_digits(mobile)
-    if problems := bank4_problems(card, mobile):
+    if problems := factor_problems(method, factors):
         return Attempt("invalid", problems[0].message, field=problems[0].field)
-    if wrong := await _check_code(ctx, "bank4", mobile, code):
+    mobile = _mobile(ctx, method, factors)
+    if wrong := await _check_code(ctx, method, mobile, code):
         return Attempt("code", wrong, field="code")
     return await _paid_check(
         ctx,
-        method="bank4",
+        method=method,
         claim=claim,
         mobile=mobile,
-        card=card,
+        card=factors.card,
         provider=provider,
         settings=settings,
         ip=ip,

@@ -25,8 +25,10 @@ from backend.notify.sms import SmsProvider
 from backend.orgs.services import Caller
 from backend.orgs.tables import Member, MemberCode, MemberSession, Organisation
 
-ROLES = ("admin", "sender", "stamper", "reviewer")
-ROLE_LABELS = {"admin": "管理员", "sender": "发起人", "stamper": "用印人", "reviewer": "查阅人"}
+# verifier: works the manual identity-review queue (/app/reviews) and sees its ID photos.
+ROLES = ("admin", "sender", "stamper", "reviewer", "verifier")
+ROLE_LABELS = {"admin": "管理员", "sender": "发起人", "stamper": "用印人", "reviewer": "查阅人",
+               "verifier": "实名审核人"}  # fmt: skip
 SESSION_COOKIE = "sl_member"
 CODES_PER_HOUR = 5
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")

@@ -10,6 +10,7 @@ import pytest
 import backend.app as app_module
 from backend.config import get_settings
 from backend.evidence.services import events_for
+from backend.identity import verification
 from backend.identity.aliyun import AliyunIdentityProvider
 from backend.identity.tables import IdentityCheck, IdentityClaim, VerifiedIdentity
 from backend.logging_setup import JsonFormatter
@@ -24,7 +25,9 @@ from tests.unit.identity.support import (
     ID_MATCH,
     ID_MISMATCH,
     ID_NO_RECORD,
+    ID_X,
     claim,
+    identity_body,
     identity_envelope,
     phones,
     relaxed,
@@ -140,6 +143,30 @@ async def test_passports_and_permits_go_to_manual_review(client, auth, outbox, u
     methods = await client.get(f"{link}/identity/methods")
     assert 'data-testid="method-manual"' in methods.text
     assert 'data-testid="method-phone3"' not in methods.text
+
+
+async def test_the_id_number_must_be_the_one_in_the_contract(client, auth, outbox, use_settings):
+    envelope_id, link, _ = await identity_envelope(client, auth, outbox, contract_id=ID_X)
+    someone_else = await claim(client, link, ID_MATCH)
+    assert someone_else.status_code == 400
+    assert "与合同中登记的签署人身份证号不一致" in someone_else.text
+    assert ID_X not in someone_else.text and ID_X[-4:] not in someone_else.text
+    passport = await claim(client, link, "E12345678", id_type="passport")
+    assert passport.status_code == 400 and "请选择“居民身份证”" in passport.text
+    stored = await IdentityClaim.count().where(
+        IdentityClaim.signer.envelope == uuid.UUID(envelope_id)
+    )
+    assert stored == 0
+
+    same = await claim(client, link, ID_X.lower())  # typed with a small x
+    assert same.status_code == 303 and same.headers["location"] == f"{link}/identity/methods"
+
+
+async def test_a_paid_method_page_that_does_not_exist_is_404(client, auth, outbox, use_settings):
+    _, link, _ = await identity_envelope(client, auth, outbox)
+    await claim(client, link)
+    assert (await client.get(f"{link}/identity/telepathy")).status_code == 404
+    assert (await client.post(f"{link}/identity/face/code")).status_code == 404
 
 
 # ------------------------------------------------------------------ phone 3-factor (sandbox)
@@ -287,6 +314,25 @@ async def test_aliyun_bank4_outcomes(
     assert row.outcome == outcome
 
 
+@pytest.mark.parametrize(
+    ("scenario", "words"),
+    [
+        ("mismatch", "手机号、姓名与身份证号不一致"),
+        ("mismatch_id", "不是用此身份证号实名登记的"),
+        ("mismatch_name", "登记的姓名与您的姓名不一致"),
+    ],
+)
+async def test_aliyun_phone3_sub_codes_say_which_factor_differs(
+    client, auth, outbox, use_settings, fake_aliyun, scenario, words
+):
+    _, link, buyer = await identity_envelope(client, auth, outbox)
+    await claim(client, link)
+    fake_aliyun.scenarios[ID_MATCH] = scenario
+    page = await phone3(client, outbox, link, buyer)
+    assert outcome_of(page) == "mismatch"
+    assert words in page.text
+
+
 async def test_aliyun_throttled_once_is_retried_and_passes(
     client, auth, outbox, use_settings, fake_aliyun
 ):
@@ -324,10 +370,9 @@ async def test_a_recent_verification_is_reused_for_the_same_person(
     paid = len(fake_aliyun.calls("Mobile3MetaDetailVerify"))
 
     # A second envelope to the same phone: no new paid call.
-    from tests.integration.journey import car_purchase_body, wait_for_sms
+    from tests.integration.journey import wait_for_sms
 
-    body = car_purchase_body(buyer, phones()[1])
-    body["signers"][0]["identity"] = "phone3"
+    body = identity_body(buyer, phones()[1])
     created = await client.post("/api/v1/envelopes", json=body, headers=auth)
     await wait_for_sms(outbox, buyer, count=2)
     second = outbox.link_for(buyer)
@@ -344,14 +389,38 @@ async def test_a_recent_verification_is_reused_for_the_same_person(
 
     # With reuse off, the same person pays again.
     use_settings(identity_reuse_days=0)
-    body = car_purchase_body(buyer, phones()[1])
-    body["signers"][0]["identity"] = "phone3"
+    body = identity_body(buyer, phones()[1])
     third = await client.post("/api/v1/envelopes", json=body, headers=auth)
     await wait_for_sms(outbox, buyer, count=3)
     answer = await claim(client, outbox.link_for(buyer))
     assert answer.headers["location"].endswith("/identity/methods")
     assert not await verified(client, auth, third.json()["id"])
     assert first_id != third.json()["id"]
+
+
+async def test_bank4_is_reused_only_where_the_envelope_phone_is_the_verified_mobile(
+    client, auth, outbox, use_settings
+):
+    from tests.integration.journey import wait_for_sms
+
+    # Verified with the card's reserved mobile, which is not the envelope's phone.
+    _, link, buyer = await identity_envelope(client, auth, outbox, level="bank4")
+    await claim(client, link, ID_X)
+    reserved = phones()[0]
+    assert (await bank4(client, outbox, link, mobile=reserved)).status_code == 303
+
+    async def claim_again(phone: str) -> str:
+        before = len([m for m in outbox.messages(phone) if "/s/" in m["text"]])
+        created = await client.post(
+            "/api/v1/envelopes", json=identity_body(phone, phones()[1], "bank4"), headers=auth
+        )
+        assert created.status_code == 201
+        await wait_for_sms(outbox, phone, count=before + 1)
+        answer = await claim(client, outbox.link_for(phone), ID_X)
+        return answer.headers["location"]
+
+    assert (await claim_again(buyer)).endswith("/identity/methods")  # pays again
+    assert not (await claim_again(reserved)).endswith("/identity/methods")  # reused
 
 
 async def test_checks_per_envelope_are_limited(client, auth, outbox, use_settings):
@@ -393,6 +462,23 @@ async def test_codes_per_phone_are_limited(client, auth, outbox, use_settings):
     third = await client.post(f"{link}/identity/phone3/code", headers={"HX-Request": "true"})
     assert "过于频繁" in third.text
     assert len([m for m in outbox.messages(buyer) if "实名认证" in m["text"]]) == 2
+
+
+async def test_codes_per_envelope_are_limited_whatever_the_mobile(
+    client, auth, outbox, use_settings, monkeypatch
+):
+    # The bank-card form takes any mobile: one link must not text a list of numbers.
+    monkeypatch.setattr(verification, "CODES_PER_ENVELOPE", 3)
+    _, link, _ = await identity_envelope(client, auth, outbox, level="bank4")
+    await claim(client, link)
+    mobiles = [phones()[0] for _ in range(4)]
+    for mobile in mobiles[:3]:
+        await send_code(client, link, "bank4", card=CARD, mobile=mobile)
+    refused = await client.post(
+        f"{link}/identity/bank4/code", data={"card": CARD, "mobile": mobiles[3]}
+    )
+    assert refused.status_code == 429 and "过于频繁" in refused.text
+    assert outbox.messages(mobiles[3]) == []
 
 
 # ------------------------------------------------------------------ protection

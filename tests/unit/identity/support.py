@@ -30,11 +30,33 @@ def phones() -> tuple[str, str]:
     return f"1590000{n:04d}", f"1580000{n:04d}"
 
 
-async def identity_envelope(client: Any, auth: dict[str, str], outbox: Any, level: str = "phone3"):
-    """An envelope whose buyer must verify at ``level``; returns (id, link, buyer phone)."""
-    buyer, dealer = phones()
+def identity_body(
+    buyer: str, dealer: str, level: str = "phone3", contract_id: str | None = None
+) -> dict[str, Any]:
+    """A car purchase whose buyer must verify at ``level``.
+
+    ``contract_id`` is the buyer's ID number written into the contract; without it the
+    contract names none, so any valid number may be claimed (the sandbox identities).
+    """
     body = car_purchase_body(buyer, dealer)
     body["signers"][0]["identity"] = level
+    if contract_id is None:
+        del body["data"]["buyer"]["id_number"]
+    else:
+        body["data"]["buyer"]["id_number"] = contract_id
+    return body
+
+
+async def identity_envelope(
+    client: Any,
+    auth: dict[str, str],
+    outbox: Any,
+    level: str = "phone3",
+    contract_id: str | None = None,
+):
+    """An envelope whose buyer must verify at ``level``; returns (id, link, buyer phone)."""
+    buyer, dealer = phones()
+    body = identity_body(buyer, dealer, level, contract_id)
     created = await client.post("/api/v1/envelopes", json=body, headers=auth)
     assert created.status_code == 201, created.text
     await wait_for_sms(outbox, buyer)
