@@ -170,7 +170,10 @@ async def _stamp_one(
     env, pdf = await current_pdf(envelope_id)
     signer = await Signer.objects().where(Signer.id == signer_id).first()
     assert signer is not None
-    organisation = ca.issue_organisation_certificate(ctx.organisation_name, credit_hash)
+    # Off the event loop: issuing records the serial in the CA's register (file or database).
+    organisation = await asyncio.to_thread(
+        ca.issue_organisation_certificate, ctx.organisation_name, credit_hash
+    )
     signed = await asyncio.to_thread(
         signing.sign_seal,
         pdf,
