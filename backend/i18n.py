@@ -48,7 +48,7 @@ _CATALOGUE = {"en": "en"}
 _lang: ContextVar[str] = ContextVar("signlink_lang", default=DEFAULT)
 _translations: dict[str, _gettext.NullTranslations] = {}
 # per language: the msgids with %(name)s parameters, as patterns of their filled-in text
-_patterns: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {}
+_patterns: dict[str, tuple[tuple[str, re.Pattern[str], str], ...]] = {}
 _SOURCE = _gettext.NullTranslations()
 _PARAMETER = re.compile(r"%\((\w+)\)[sd]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -107,20 +107,23 @@ def load_catalogues(locale_dir: Path) -> None:
         buf.seek(0)
         _translations[lang] = _gettext.GNUTranslations(buf)
         _patterns[lang] = tuple(
-            (_pattern(m.id), m.id)
+            _pattern(m.id)
             for m in catalog
             if isinstance(m.id, str) and m.string and _PARAMETER.search(m.id)
         )
 
 
-def _pattern(msgid: str) -> re.Pattern[str]:
-    parts, last = [], 0
+def _pattern(msgid: str) -> tuple[str, re.Pattern[str], str]:
+    """The msgid's longest fixed part (a cheap first test), its pattern, the msgid."""
+    parts, fixed, last = [], [], 0
     for found in _PARAMETER.finditer(msgid):
-        parts.append(re.escape(msgid[last : found.start()]))
+        fixed.append(msgid[last : found.start()])
+        parts.append(re.escape(fixed[-1]))
         parts.append(f"(?P<{found.group(1)}>.+?)")
         last = found.end()
-    parts.append(re.escape(msgid[last:]))
-    return re.compile("".join(parts), re.S)
+    fixed.append(msgid[last:])
+    parts.append(re.escape(fixed[-1]))
+    return max(fixed, key=len), re.compile("".join(parts), re.S), msgid
 
 
 def current() -> str:
@@ -173,14 +176,14 @@ def translate(message: object) -> str:
 
 def _lookup(
     catalogue: _gettext.NullTranslations,
-    patterns: tuple[tuple[re.Pattern[str], str], ...],
+    patterns: tuple[tuple[str, re.Pattern[str], str], ...],
     text: str,
 ) -> str | None:
     found = catalogue.gettext(text)
     if found != text:
         return found
-    for pattern, msgid in patterns:
-        match = pattern.fullmatch(text)
+    for fixed, pattern, msgid in patterns:
+        match = pattern.fullmatch(text) if fixed in text else None
         if match:
             values = {k: catalogue.gettext(v) for k, v in match.groupdict().items()}
             try:
