@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote
 
+from jinja2 import pass_context
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import Cookie, State
@@ -37,6 +38,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from markupsafe import Markup
 
 from backend import i18n, pwa, signing, storage
 from backend.config import ROOT, Settings, get_settings
@@ -350,6 +352,16 @@ def _htmx_script() -> str:
     return f"/static/vendor/{found[-1].name}" if found else ""
 
 
+@pass_context
+def _page_gettext(context: Any, message: str, **variables: Any) -> str:
+    """Jinja's new-style ``_()``/``gettext`` without its two wrapper layers (about 10 %
+    of a signer page): same result, and ``%`` formatting only when there is a ``%``."""
+    text = i18n.gettext(message)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables if variables or "%" in text else text
+
+
 def _china_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(CHINA).strftime(fmt) if value else ""
 
@@ -454,6 +466,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         env.install_gettext_callables(  # type: ignore[attr-defined]
             i18n.gettext, i18n.ngettext, newstyle=True
         )
+        env.globals["gettext"] = env.globals["_"] = _page_gettext
         env.filters["translate"] = i18n.translate
         env.globals["page_widths"] = PAGE_WIDTHS
         env.globals["current_lang"] = i18n.current
