@@ -49,6 +49,7 @@ bench: system-packages seed
 	$(BIN)/python -m bench.handwriting
 	$(BIN)/python -m bench.face
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.blobs
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -709,14 +709,17 @@ async def rendered_page(
 ) -> bytes:
     """Page `index` of the envelope's current PDF as an image, rendered once per `key`
     (the document hash, or a key derived from it) and width, and kept as a blob."""
-    cached = (
-        await PageImage.select(PageImage.image_sha256)
-        .where((PageImage.sha256 == key) & (PageImage.page == index) & (PageImage.width == width))
-        .first()
+    # On the kept read connection: every page a signer reads comes through here.
+    rows = await fetch(
+        'SELECT "image_sha256" FROM "page_image" '
+        'WHERE "sha256" = {} AND "page" = {} AND "width" = {} LIMIT 1',
+        key,
+        index,
+        width,
     )
-    if cached is not None and cached["image_sha256"]:
+    if rows and rows[0]["image_sha256"]:
         try:
-            return await blobs().get(cached["image_sha256"])
+            return await blobs().get(rows[0]["image_sha256"])
         except BlobUnavailable as error:
             # Only a cached rendering: render it again from the (checked) PDF.
             if error.code == "storage_unavailable":

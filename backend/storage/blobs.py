@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol, TypeVar
 
 from backend.config import Settings
-from backend.database import utcnow
+from backend.database import fetch, utcnow
 from backend.errors import AppError
 from backend.storage.tables import Blob
 
@@ -112,13 +112,15 @@ class DatabaseBlobStore:
         return sha256
 
     async def get(self, sha256: str) -> bytes:
-        row = await Blob.select(Blob.data).where(Blob.sha256 == _name(sha256)).first()
-        if row is None:
+        # On the kept read connection (a hot path: every page a signer reads).
+        rows = await fetch('SELECT "data" FROM "blob" WHERE "sha256" = {}', _name(sha256))
+        if not rows:
             raise _missing(sha256)
-        return _checked(sha256, bytes(row["data"]))
+        return _checked(sha256, bytes(rows[0]["data"]))
 
     async def exists(self, sha256: str) -> bool:
-        return bool(await Blob.exists().where(Blob.sha256 == _name(sha256)))
+        rows = await fetch('SELECT 1 AS "found" FROM "blob" WHERE "sha256" = {}', _name(sha256))
+        return bool(rows)
 
     async def names(self) -> AsyncIterator[str]:
         after = ""
