@@ -14,15 +14,13 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.sign import fields, signers
+from pyhanko.sign import fields
 from pyhanko.sign.signers import constants
 from pyhanko.sign.signers.cms_embedder import (
     PdfCMSEmbedder,
@@ -34,7 +32,6 @@ from pyhanko.sign.signers.cms_embedder import (
 from pyhanko.sign.signers.pdf_byterange import SignatureObject
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import BaseStampStyle
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from backend.signing import der
 from backend.signing.appearance import (
@@ -42,7 +39,7 @@ from backend.signing.appearance import (
     handwriting_image,
     signature_stamp_style,
 )
-from backend.signing.ca import CertificateAuthority, EventCertificate
+from backend.signing.ca import CertificateAuthority
 from backend.signing.errors import (
     FieldAlreadySigned,
     FieldNotFound,
@@ -53,7 +50,15 @@ from backend.signing.errors import (
 from backend.signing.intent import SigningIntent
 from backend.signing.tsa import LocalTimeStamper
 
-__all__ = ["SignedRevision", "TimeStamperChoice", "async_sign_intent", "sign_intent"]
+__all__ = [
+    "SignedRevision",
+    "SigningKey",
+    "TimeStamperChoice",
+    "async_sign_intent",
+    "resolve_timestamper",
+    "sign_field",
+    "sign_intent",
+]
 
 TimeStamperChoice: TypeAlias = TimeStamper | Literal[False] | None
 """``None``: the CA's own TSA (the default); a :class:`TimeStamper`, e.g. pyHanko's
@@ -62,9 +67,22 @@ which stops validating once the event certificate expires; for tests and tooling
 
 
 SIGNATURE_BYTES = 12 * 1024
-"""Room reserved for the CMS signature (chain ~1.5 KB, timestamp token ~2 KB, plus an
-external TSA's longer chain). Fixed, so pyHanko skips its dry-run signature and timestamp
-that would otherwise measure it on every signing."""
+"""Room reserved for the CMS signature, as hex (chain ~1.5 KB, timestamp token ~2 KB,
+plus an external TSA's longer chain). Fixed, so no dry run is needed to measure it."""
+
+
+class SigningKey(Protocol):
+    """A certificate with its private key and chain: event, organisation or platform."""
+
+    @property
+    def certificate(self) -> x509.Certificate: ...
+
+    @property
+    def private_key(self) -> ec.EllipticCurvePrivateKey: ...
+
+    def chain_der(self) -> tuple[bytes, ...]:
+        """The certificate, then the CA certificates above it, as DER."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -114,8 +132,7 @@ def sign_intent(
             stamp_style=signature_stamp_style(
                 handwriting, caption_text(intent.signer_name, intent.signed_at), box
             ),
-            timestamper=timestamper,
-            ca=ca,
+            timestamper=resolve_timestamper(timestamper, ca),
             signed_at=intent.signed_at,
             certify=certify,
             name=intent.signer_name,
@@ -147,17 +164,22 @@ def sign_field(
     writer: IncrementalPdfFileWriter,
     *,
     field_name: str,
-    certificate: EventCertificate,
-    stamp_style: BaseStampStyle,
-    timestamper: TimeStamperChoice,
-    ca: CertificateAuthority,
+    certificate: SigningKey,
+    stamp_style: BaseStampStyle | None,
+    timestamper: TimeStamper | None,
     signed_at: datetime,
     certify: bool,
     name: str,
     reason: str = "",
     location: str = "",
+    permissions: fields.MDPPerm = fields.MDPPerm.FILL_FORMS,
+    new_field: bool = False,
 ) -> bytes:
-    """Sign the existing empty field ``field_name`` of ``writer``: the new revision's bytes.
+    """Sign the empty field ``field_name`` of ``writer``: the new revision's bytes.
+
+    The field must exist unless ``new_field`` (then an invisible one is created on page
+    1). ``stamp_style`` draws the visible appearance (``None``: invisible). A certifying
+    signature allows ``permissions`` afterwards.
 
     pyHanko's :class:`PdfCMSEmbedder` writes the incremental update (signature dictionary,
     appearance, DocMDP entries); the CMS object itself is written directly as DER
@@ -169,9 +191,9 @@ def sign_field(
     writer.ensure_output_version(version=(1, 7))
     if writer.output_version < (2, 0):
         writer.register_extension(constants.ESIC_EXTENSION_1)
-    embedder = PdfCMSEmbedder().write_cms(
-        field_name=field_name, writer=writer, existing_fields_only=True
-    )
+    embedder = PdfCMSEmbedder(
+        new_field_spec=fields.SigFieldSpec(field_name) if new_field else None
+    ).write_cms(field_name=field_name, writer=writer, existing_fields_only=not new_field)
     next(embedder)
     embedder.send(
         SigObjSetup(
@@ -186,14 +208,18 @@ def sign_field(
             mdp_setup=SigMDPSetup(
                 md_algorithm="sha256",
                 certify=certify,
-                docmdp_perms=fields.MDPPerm.FILL_FORMS if certify else None,
+                docmdp_perms=permissions if certify else None,
             ),
-            appearance_setup=SigAppearanceSetup(style=stamp_style, timestamp=signed_at, name=name),
+            appearance_setup=(
+                None
+                if stamp_style is None
+                else SigAppearanceSetup(style=stamp_style, timestamp=signed_at, name=name)
+            ),
         )
     )
     output = io.BytesIO()
     prepared, _ = embedder.send(SigIOSetup(md_algorithm="sha256", output=output))
-    stamp = _stamp_function(timestamper, ca)
+    stamp = _stamp_function(timestamper)
     contents = der.signed_data(
         certificate=certificate.certificate,
         key=certificate.private_key,
@@ -216,11 +242,8 @@ def sign_field(
 _SIGNATURE_TIMESTAMP = "1.2.840.113549.1.9.16.2.14"
 
 
-def _stamp_function(
-    choice: TimeStamperChoice, ca: CertificateAuthority
-) -> Callable[[bytes], bytes] | None:
+def _stamp_function(timestamper: TimeStamper | None) -> Callable[[bytes], bytes] | None:
     """SHA-256 digest → DER timestamp token: our own TSA directly, or a pyHanko stamper."""
-    timestamper = _resolve_timestamper(choice, ca)
     if timestamper is None:
         return None
     if isinstance(timestamper, LocalTimeStamper):
@@ -233,7 +256,7 @@ def _stamp_function(
     return external
 
 
-def _resolve_timestamper(choice: TimeStamperChoice, ca: CertificateAuthority) -> TimeStamper | None:
+def resolve_timestamper(choice: TimeStamperChoice, ca: CertificateAuthority) -> TimeStamper | None:
     if choice is None:
         return ca.tsa.timestamper()
     if choice is False:
@@ -268,19 +291,3 @@ def _empty_field_box(writer: IncrementalPdfFileWriter, field_name: str) -> tuple
     if height == 0 or width == 0:
         raise FieldNotFound(f"signature field {field_name!r} is invisible (empty rectangle)")
     return width, height
-
-
-def _pyhanko_signer(event: EventCertificate) -> signers.SimpleSigner:
-    def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-        return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-    key_der = event.private_key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return signers.SimpleSigner(
-        signing_cert=to_asn1(event.certificate),
-        signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-        cert_registry=SimpleCertificateStore.from_certs([to_asn1(c) for c in event.chain]),
-    )

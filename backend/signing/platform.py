@@ -20,17 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.sign import fields, signers
+from pyhanko.sign import fields
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from backend.signing.ca import (
     CLOCK_SKEW,
@@ -44,6 +41,7 @@ from backend.signing.ca import (
     serial_hex,
 )
 from backend.signing.errors import InvalidPdf, SigningError
+from backend.signing.pades import sign_field
 
 __all__ = ["PLATFORM_FILE", "RENEW_BEFORE", "PlatformSigner"]
 
@@ -103,43 +101,30 @@ class PlatformSigner:
             writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
             raise InvalidPdf("the document is not a readable PDF") from exc
-        pdf_signer = signers.PdfSigner(
-            signers.PdfSignatureMetadata(
+        try:
+            return sign_field(
+                writer,
                 field_name=PLATFORM_FIELD,
-                md_algorithm="sha256",
-                subfilter=fields.SigSeedSubFilter.PADES,
+                certificate=self,
+                stamp_style=None,
+                timestamper=self.timestamper,
+                signed_at=datetime.now(UTC),
+                certify=True,
                 name=_common_name(self.certificate),
                 reason=reason,
-                location=location or None,
-                certify=True,
-                docmdp_permissions=fields.MDPPerm.NO_CHANGES,
-            ),
-            signer=self._pyhanko_signer(),
-            timestamper=self.timestamper,
-        )
-        output = io.BytesIO()
-        try:
-            pdf_signer.sign_pdf(writer, output=output)
+                location=location,
+                permissions=fields.MDPPerm.NO_CHANGES,
+                new_field=True,
+            )
         except (PdfError, ValueError, OSError) as exc:
             raise SigningError(f"could not sign the platform document: {exc}") from exc
-        return output.getvalue()
 
     async def async_sign_pdf(self, pdf: bytes, *, reason: str, location: str = "") -> bytes:
         return await asyncio.to_thread(self.sign_pdf, pdf, reason=reason, location=location)
 
-    def _pyhanko_signer(self) -> signers.SimpleSigner:
-        def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-            return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-        key_der = self.private_key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        return signers.SimpleSigner(
-            signing_cert=to_asn1(self.certificate),
-            signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-            cert_registry=SimpleCertificateStore.from_certs([to_asn1(c) for c in self.chain]),
+    def chain_der(self) -> tuple[bytes, ...]:
+        return tuple(
+            c.public_bytes(serialization.Encoding.DER) for c in (self.certificate, *self.chain)
         )
 
 

@@ -39,6 +39,7 @@ from backend.signing.pades import (
     _empty_field_box,
     _open,
     is_unsigned,
+    resolve_timestamper,
     sign_field,
 )
 from backend.signing.seal import seal_image
@@ -87,6 +88,8 @@ def sign_seal(
     names = [a.value for a in organisation.certificate.subject if a.oid.dotted_string == "2.5.4.3"]
     name = str(names[0]) if names else organisation.certificate.subject.rfc4514_string()
 
+    stamper = resolve_timestamper(timestamper, ca)
+
     def seal_field(
         writer: IncrementalPdfFileWriter, field: str, style: BaseStampStyle, first: bool
     ) -> bytes:
@@ -96,8 +99,7 @@ def sign_seal(
                 field_name=field,
                 certificate=organisation,
                 stamp_style=style,
-                timestamper=timestamper,
-                ca=ca,
+                timestamper=stamper,
                 signed_at=datetime.now(UTC),
                 certify=first,
                 name=name,
