@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from backend import keys
+from backend import documents, keys
 from backend.config import Settings, get_settings
 from backend.database import transaction, utcnow
 from backend.envelopes.services import SignerContext, record_identity, signer_link
@@ -203,6 +203,12 @@ class Reviewer:
         )
 
 
+def _role_en(row: dict[str, Any]) -> str:
+    template = documents.get_template(row.get("envelope.template") or "")
+    role = template.role(row.get("signer.role") or "") if template else None
+    return role.label_en if role else row.get("signer.role") or ""
+
+
 def review_out(row: dict[str, Any]) -> ReviewOut:
     base = f"/api/v1/identity/reviews/{row['id']}"
     return ReviewOut(
@@ -211,6 +217,7 @@ def review_out(row: dict[str, Any]) -> ReviewOut:
         envelope_number=row.get("envelope.number") or "",
         envelope_title=row.get("envelope.title") or "",
         signer_role=row.get("signer.role_label") or "",
+        signer_role_en=_role_en(row),
         name=row["name"],
         id_type=row["id_type"],
         id_type_label=checks.ID_TYPES.get(row["id_type"], row["id_type"]),
@@ -230,6 +237,8 @@ _COLUMNS = (
     IdentityReview.envelope.number,
     IdentityReview.envelope.title,
     IdentityReview.signer.role_label,
+    IdentityReview.signer.role,
+    IdentityReview.envelope.template,
     IdentityReview.name,
     IdentityReview.id_type,
     IdentityReview.id_masked,

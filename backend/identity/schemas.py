@@ -13,6 +13,7 @@ class ReviewOut(msgspec.Struct):
     envelope_number: str
     envelope_title: str
     signer_role: str
+    signer_role_en: str
     name: str
     id_type: str
     id_type_label: str

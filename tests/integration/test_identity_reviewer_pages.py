@@ -18,11 +18,11 @@ from tests.unit.identity.support import claim, identity_envelope, photo
 HTMX = {"HX-Request": "true"}
 
 
-async def log_in(client, auth, outbox, roles) -> None:
+async def log_in(client, auth, outbox, roles, name="王审核") -> None:
     """A member of ``auth``'s organisation with ``roles``, logged in on the shared client."""
     mobile = phone()
     added = await client.post(
-        "/api/v1/members", json={"name": "王审核", "phone": mobile, "roles": roles}, headers=auth
+        "/api/v1/members", json={"name": name, "phone": mobile, "roles": roles}, headers=auth
     )
     assert added.status_code == 201, added.text
     client.cookies.clear()
@@ -160,3 +160,36 @@ async def test_only_verifiers_of_the_same_organisation_see_the_photos(client, au
         client.cookies.clear()
     listed = await client.get("/api/v1/identity/reviews", headers=auth)
     assert [r["status"] for r in listed.json() if r["envelope_id"] == envelope_id] == ["pending"]
+
+
+async def test_the_reviewer_pages_in_english(client, auth, outbox, monkeypatch):
+    from tests.integration import test_english_pages
+    from tests.integration.test_english_pages import EN
+
+    async def assert_english(answer, what: str) -> None:
+        # Reasons reviewers typed (any test's, listed under "recently decided") are data.
+        listed = await client.get("/api/v1/identity/reviews?status=all", headers=auth)
+        typed = tuple(r["reason"] for r in listed.json() if r["reason"])
+        monkeypatch.setattr(test_english_pages, "DATA", test_english_pages.DATA + typed)
+        test_english_pages.assert_english(answer, what)
+
+    envelope_id, _, _ = await waiting_review(client, auth, outbox, photo())
+    number = (await client.get(f"/api/v1/envelopes/{envelope_id}", headers=auth)).json()["number"]
+    try:
+        await log_in(client, auth, outbox, ["sender"], name="李经理")
+        await assert_english(await client.get("/app/reviews", headers=EN), "403")
+        await log_in(client, auth, outbox, ["verifier"], name="李经理")
+        queue = await client.get("/app/reviews", headers=EN)
+        await assert_english(queue, "queue")
+        review_id = review_id_in(queue.text, number)
+        decision = f"/app/reviews/{review_id}/decision"
+        await assert_english(await client.get(f"/app/reviews/{review_id}", headers=EN), "detail")
+        await assert_english(await client.post(decision, data={}, headers=EN), "no choice")
+        no_reason = await client.post(decision, data={"decision": "reject"}, headers={**EN, **HTMX})
+        assert no_reason.status_code == 422
+        await assert_english(no_reason, "no reason")
+        await client.post(decision, data={"decision": "approve"}, headers=EN)
+        await assert_english(await client.get("/app/reviews?done=approved", headers=EN), "approved")
+        await assert_english(await client.get(f"/app/reviews/{review_id}", headers=EN), "decided")
+    finally:
+        client.cookies.clear()
