@@ -21,6 +21,7 @@ from backend.database import fetch, transaction, utcnow
 from backend.envelopes import milestones, schemas
 from backend.envelopes.tables import DocumentRevision, Envelope, PageImage, Signer
 from backend.errors import AppError, FieldProblem, validation_error
+from backend.evidence import kinds
 from backend.evidence import services as evidence
 from backend.evidence.services import append_event
 from backend.identity import services as identity
@@ -1145,7 +1146,7 @@ async def _sign_attempt(
             await append_event(
                 env.id,
                 # One event per field; the main field's closes the signer's turn.
-                "signer.signed" if last else "signer.field_signed",
+                kinds.SIGNER_SIGNED if last else kinds.SIGNER_FIELD_SIGNED,
                 actor=ctx.signer.role,
                 data={
                     "signer": str(ctx.signer.id),

@@ -17,6 +17,7 @@ SIGNER_LIVENESS = "signer.liveness"  # reserved: liveness and face match (scores
 INTENT_CODE_SENT = "intent.code_sent"
 INTENT_CONFIRMED = "intent.confirmed"
 SIGNER_SIGNED = "signer.signed"
+SIGNER_FIELD_SIGNED = "signer.field_signed"  # a further field, same drawing and intent
 SIGNER_DECLINED = "signer.declined"  # reserved: a signer refuses (reason)
 ENVELOPE_MILESTONE = "envelope.milestone"  # reserved: waybill in transit / received
 ENVELOPE_VOIDED = "envelope.voided"  # reserved: the sender withdraws (reason)
@@ -37,6 +38,7 @@ LABELS: dict[str, tuple[str, str]] = {
     INTENT_CODE_SENT: ("发送意愿验证码", "intent code sent"),
     INTENT_CONFIRMED: ("确认签署意愿", "intent confirmed"),
     SIGNER_SIGNED: ("完成签名", "signed"),
+    SIGNER_FIELD_SIGNED: ("完成签名（其他签字处）", "signed a further field"),
     SIGNER_DECLINED: ("拒绝签署", "declined"),
     ENVELOPE_MILESTONE: ("业务节点", "milestone"),
     ENVELOPE_VOIDED: ("合同作废", "voided"),
