@@ -41,7 +41,7 @@ class FormInput:
 
     name: str
     label: str
-    kind: str  # text | tel | number | date | lines
+    kind: str  # text | tel | number | date | lines | flag
     required: bool
     value: str = ""
     placeholder: str = ""
@@ -51,6 +51,8 @@ class FormInput:
 
 
 def _input_kind(spec: FieldSpec) -> str:
+    if spec.type == "boolean":
+        return "flag"
     if spec.type == "array":
         return "lines"
     if spec.type == "date":

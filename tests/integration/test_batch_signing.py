@@ -293,3 +293,26 @@ async def test_a_batch_drawing_needs_the_fresh_session(client, auth, outbox, no_
     assert done.text.count('data-ok="no"') == 2 and 'data-ok="yes"' not in done.text
     for envelope_id in ids:
         assert not await _events(envelope_id, "signer.signed")
+
+
+async def test_a_dealer_adds_the_handover_sheet_with_one_tick(client, auth, outbox):
+    from tests.integration.test_flows_dealer import _logged_in
+
+    await _logged_in(client, auth, outbox)
+    form = await client.get("/app/new/car-purchase")
+    assert re.search(r'name="handover_sheet" type="checkbox"', form.text)
+    buyer, dealer = fresh_phones()
+    body = car_purchase_body(buyer, dealer)["data"]
+    fields = {
+        "signer.buyer.name": "张三", "signer.buyer.phone": buyer,
+        "signer.dealer.name": "李经理", "signer.dealer.phone": dealer,
+        "buyer.name": "张三", "buyer.phone": buyer, "vehicle.model": body["vehicle"]["model"],
+        "vehicle.vin": body["vehicle"]["vin"], "vehicle.colour": body["vehicle"]["colour"],
+        "price": "189800", "delivery_date": body["delivery_date"],
+        "dealer.name": "演示汽车销售服务有限公司", "handover_sheet": "是",
+    }  # fmt: skip
+    made = await client.post("/app/new/car-purchase", data=fields, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    await wait_for_sms(outbox, buyer)
+    page = await client.get(outbox.link_for(buyer))
+    assert page.text.count('data-testid="doc-page"') == 3  # the contract and its annex
