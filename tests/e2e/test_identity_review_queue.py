@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,6 @@ def _photo(path: Path, text: str) -> Path:
     im.save(buf, format="JPEG", quality=90)
     path.write_bytes(buf.getvalue())
     return path
-
-
-def _member_code(server: Any, mobile: str, before: int, timeout: float = 15) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        for m in server.messages(mobile)[before:]:
-            found = re.search(r"登录验证码为(\d{6})", m["text"])
-            if found:
-                return found.group(1)
-        assert time.monotonic() < deadline, f"no login code to {mobile}\n{server.log_tail()}"
-        time.sleep(0.05)
 
 
 def test_a_verifier_approves_on_a_phone_and_the_signer_moves_on(
@@ -93,7 +81,7 @@ def test_a_verifier_approves_on_a_phone_and_the_signer_moves_on(
         rpage.get_by_test_id("login-phone").fill(verifier)
         before = len(server.messages(verifier))
         rpage.get_by_test_id("login-send").click()
-        rpage.get_by_test_id("login-code").fill(_member_code(server, verifier, before))
+        rpage.get_by_test_id("login-code").fill(server.wait_for_code(verifier, before))
         rpage.get_by_test_id("login-submit").click()
         rpage.get_by_test_id("nav-reviews").click()
         row = rpage.get_by_test_id("review-row").filter(has_text=number)

@@ -438,6 +438,20 @@ async def test_checks_per_envelope_are_limited(client, auth, outbox, use_setting
     assert "identity.rate_limited" in kinds
 
 
+async def test_checks_per_phone_are_limited_across_envelopes(client, auth, outbox, use_settings):
+    use_settings(identity_checks_per_phone=1)
+    _, link, buyer = await identity_envelope(client, auth, outbox)
+    await claim(client, link, ID_MISMATCH)
+    assert outcome_of(await phone3(client, outbox, link, buyer)) == "mismatch"
+    # The same mobile again as a bank card's reserved one, on another envelope: refused.
+    other_id, other, _ = await identity_envelope(client, auth, outbox, level="bank4")
+    await claim(client, other, ID_MISMATCH)
+    limited = await bank4(client, outbox, other, mobile=buyer)
+    assert outcome_of(limited) == "limited"
+    paid = await IdentityCheck.count().where(IdentityCheck.envelope == uuid.UUID(other_id))
+    assert paid == 0
+
+
 async def test_checks_per_ip_are_limited(client, auth, outbox, use_settings):
     envelope_id, link, buyer = await identity_envelope(client, auth, outbox)
     await claim(client, link)
