@@ -91,6 +91,26 @@ def _densify(points: list[tuple[float, float]], step: float) -> list[tuple[float
     return out
 
 
+# Elements whose box ends right of the screen, unless an ancestor scrolls or clips them
+# (a scrolling table, the signature pad) or they are fixed (the action bar).
+_CUT_OFF_AT_THE_RIGHT = """() => {
+  const width = document.documentElement.clientWidth, found = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height || box.right <= width + 1) continue;
+    let up = el.parentElement, clipped = false;
+    while (up && up !== document.body) {
+      if (getComputedStyle(up).overflowX !== 'visible') { clipped = true; break; }
+      up = up.parentElement;
+    }
+    if (!clipped && getComputedStyle(el).position !== 'fixed') {
+      found.push(`${el.tagName.toLowerCase()}.${el.className} ends at ${Math.round(box.right)}`);
+    }
+  }
+  return found.slice(0, 5);
+}"""
+
+
 @dataclass
 class Phone:
     """One signer's phone: a page in an emulated mobile context, with screenshots."""
@@ -118,6 +138,12 @@ class Phone:
             "() => [document.documentElement.scrollWidth, window.innerWidth]"
         )
         assert sizes[0] <= sizes[1], f"{where}: page scrolls sideways ({sizes[0]} > {sizes[1]})"
+        # A phone widens the layout viewport to fit what overflows (and zooms out), and
+        # body clips sideways overflow: compare with the screen, and look for cut-off boxes.
+        screen = (self.page.viewport_size or {"width": sizes[1]})["width"]
+        assert sizes[1] <= screen, f"{where}: laid out {sizes[1]} px wide on a {screen} px screen"
+        cut = self.page.evaluate(_CUT_OFF_AT_THE_RIGHT)
+        assert not cut, f"{where}: content sticks out of the {screen} px screen: {cut}"
 
     # -- gestures --
 

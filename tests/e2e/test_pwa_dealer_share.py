@@ -112,9 +112,24 @@ def test_dealer_creates_from_a_template_and_shares_it(
         signing_link = page.url
         assert "/s/" in signing_link
         phone.shot("signing-link")
+
+        # back in the list, a filter swaps the rows in place and says how many there are
+        page.goto(server.base_url + "/app")
+        status_line = page.get_by_test_id("list-status")
+        expect(status_line).to_have_attribute("role", "status")
+        status_line.evaluate("(el) => { el.dataset.kept = 'yes'; }")
+        page.get_by_test_id("search").fill("王芳")
+        page.get_by_test_id("filter-sent").check()
+        expect(page).to_have_url(re.compile(r"status=sent"))
+        rows = page.locator("[data-testid=envelope-list] .envelope-row")
+        expect(rows.first).to_be_visible()
+        count = rows.count()
+        expect(status_line).to_have_text(f"{count} 份合同")
+        assert status_line.get_attribute("data-kept") == "yes"  # the live region stayed put
+        phone.shot("filtered")
     finally:
         context.close()
-    assert len(phone.taken) == 8
+    assert len(phone.taken) == 9
     assert all(p.exists() and p.stat().st_size > 0 for p in phone.taken)
     # the customer got the invitation SMS with the same signing link
     assert server.wait_for_link(customer_phone) == signing_link

@@ -180,3 +180,65 @@ def test_wechat_done_page_shows_the_open_in_browser_hint_and_the_pages(
         assert other.get_by_test_id("signed-viewer").get_attribute("open") is None
     finally:
         context.close()
+
+
+def test_identity_face_verify_and_decline_pages_fit_360px(
+    server: Any, browser: Any, playwright: Any, screenshots: Path, tmp_path: Path
+) -> None:
+    """The steps other than reading and signing, with their error answers, both languages."""
+    import httpx
+
+    body, buyer, _ = purchase_body()
+    body["signers"][0]["identity"] = "phone3"
+    with server.api() as api:
+        created = api.post("/api/v1/envelopes", json=body)
+        assert created.status_code == 201, created.text
+    link = server.wait_for_link(buyer)
+    buyer_id = body["data"]["buyer"]["id_number"]  # the one the contract records
+    with httpx.Client(timeout=30) as http:
+        claimed = http.post(
+            link + "/identity",
+            data={"name": "张三", "id_type": "id_card", "id_number": buyer_id},
+        )
+        assert claimed.status_code in (200, 303), claimed.text
+
+    signed_body, signer, _ = purchase_body()
+    with server.api() as api:
+        made = api.post("/api/v1/envelopes", json=signed_body)
+        assert made.status_code == 201, made.text
+        sign_over_http(server, server.wait_for_link(signer), signer)
+        pdf = tmp_path / "signed.pdf"
+        pdf.write_bytes(api.get(f"/api/v1/envelopes/{made.json()['id']}/pdf").content)
+
+    pages = [
+        ("identity-methods", link + "/identity/methods"),
+        ("identity-phone3", link + "/identity/phone3"),
+        ("identity-bank4", link + "/identity/bank4"),
+        ("identity-manual", link + "/identity/manual"),
+        ("face", link + "/face"),
+        ("decline", link + "/decline"),
+        ("verify", server.base_url + "/verify"),
+    ]
+    for lang in ("zh-CN", "en-US"):
+        context = _context(browser, playwright, "wechat", locale=lang)
+        try:
+            page = context.new_page()
+            phone = Phone(page, f"steps360-{lang}", screenshots, check_layout=True)
+            for name, url in pages:
+                _open(page, url)
+                phone.shot(name, full_page=True)
+            # answers to bad input are laid out as well
+            _open(page, link + "/identity/bank4")
+            page.locator('[name="card"]').fill("6222021234567890120")  # fails the Luhn check
+            page.locator('[name="mobile"]').fill("13800138000")
+            page.get_by_test_id("otp-send").tap()
+            expect(page.get_by_test_id("code-error")).to_be_visible()
+            phone.shot("identity-bank4-error", full_page=True)
+            _open(page, server.base_url + "/verify")
+            page.get_by_test_id("verify-file").set_input_files(str(pdf))
+            page.get_by_test_id("verify-submit").tap()
+            expect(page.get_by_test_id("verify-summary")).to_be_visible(timeout=30_000)
+            expect(page.get_by_test_id("verify-signature")).to_have_count(1)
+            phone.shot("verify-report", full_page=True)
+        finally:
+            context.close()
