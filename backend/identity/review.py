@@ -20,7 +20,12 @@ from PIL import Image, UnidentifiedImageError
 from backend import documents, keys
 from backend.config import Settings, get_settings
 from backend.database import transaction, utcnow
-from backend.envelopes.services import SignerContext, record_identity, signer_link
+from backend.envelopes.services import (
+    SignerContext,
+    effective_status,
+    record_identity,
+    signer_link,
+)
 from backend.envelopes.tables import Envelope, Signer
 from backend.errors import AppError
 from backend.evidence.services import append_event
@@ -254,6 +259,12 @@ async def list_reviews(organisation_id: uuid.UUID, status: str) -> list[ReviewOu
     query = IdentityReview.select(*_COLUMNS).where(IdentityReview.organisation == organisation_id)
     if status != "all":
         query = query.where(IdentityReview.status == status)
+    if status == "pending":
+        # Requests of envelopes voided, declined or expired meanwhile need no decision.
+        query = query.where(
+            (IdentityReview.envelope.status == "sent")
+            & (IdentityReview.envelope.expires_at > utcnow())
+        )
     rows = await query.order_by(IdentityReview.created_at).limit(200)
     return [review_out(r) for r in rows]
 
@@ -328,6 +339,13 @@ async def decide(
     env = await Envelope.objects().where(Envelope.id == row.envelope).first()
     if signer is None or env is None:
         raise _not_found()
+    if effective_status(env) != "sent":
+        raise AppError(
+            "envelope_closed",
+            "该合同已结束（已撤销、拒签、过期或已完成），无需再审核。",
+            "The envelope is no longer open for signing; there is nothing to decide.",
+            409,
+        )
     status = "approved" if approve else "rejected"
     now = utcnow()
     async with transaction():

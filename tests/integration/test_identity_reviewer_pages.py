@@ -193,3 +193,20 @@ async def test_the_reviewer_pages_in_english(client, auth, outbox, monkeypatch):
         await assert_english(await client.get(f"/app/reviews/{review_id}", headers=EN), "decided")
     finally:
         client.cookies.clear()
+
+
+async def test_a_voided_envelope_leaves_the_queue(client, auth, outbox):
+    envelope_id, _, _ = await waiting_review(client, auth, outbox, photo())
+    number = (await client.get(f"/api/v1/envelopes/{envelope_id}", headers=auth)).json()["number"]
+    try:
+        await log_in(client, auth, outbox, ["verifier"])
+        review_id = review_id_in((await client.get("/app/reviews")).text, number)
+        voided = await client.post(
+            f"/api/v1/envelopes/{envelope_id}/void", json={"reason": "客户改期"}, headers=auth
+        )
+        assert voided.status_code == 200, voided.text
+        assert number not in (await client.get("/app/reviews")).text
+        late = await client.post(f"/app/reviews/{review_id}/decision", data={"decision": "approve"})
+        assert late.status_code == 409 and "合同已结束" in late.text
+    finally:
+        client.cookies.clear()
