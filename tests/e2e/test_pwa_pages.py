@@ -242,3 +242,31 @@ def test_identity_face_verify_and_decline_pages_fit_360px(
             phone.shot("verify-report", full_page=True)
         finally:
             context.close()
+
+
+def test_batch_signing_pages_fit_360px(
+    server: Any, browser: Any, playwright: Any, screenshots: Path
+) -> None:
+    """Two agreements waiting for one buyer: the list and a document view, both languages."""
+    first, buyer, _ = purchase_body()
+    second = purchase_body()[0]
+    second["data"]["buyer"]["phone"] = buyer
+    second["signers"][0]["phone"] = buyer
+    with server.api() as api:
+        for body in (first, second):
+            created = api.post("/api/v1/envelopes", json=body)
+            assert created.status_code == 201, created.text
+    link = server.wait_for_link(buyer)
+    for lang in ("zh-CN", "en-US"):
+        context = _context(browser, playwright, "wechat", locale=lang)
+        try:
+            page = context.new_page()
+            phone = Phone(page, f"batch360-{lang}", screenshots, check_layout=True)
+            _open(page, link + "/batch")
+            expect(page.get_by_test_id("batch-item")).to_have_count(2)
+            phone.shot("batch-list", full_page=True)
+            page.get_by_test_id("batch-read").first.tap()
+            page.get_by_test_id("doc-page").first.wait_for()
+            phone.shot("batch-view", full_page=True)
+        finally:
+            context.close()
