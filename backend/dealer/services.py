@@ -17,10 +17,10 @@ from backend import documents, i18n
 from backend.config import Settings
 from backend.database import utcnow
 from backend.documents.validation import FieldSpec
-from backend.i18n import N_
 from backend.envelopes import schemas
 from backend.envelopes.services import signer_link
 from backend.envelopes.tables import Envelope, Signer
+from backend.i18n import N_
 from backend.notify.messages import CHINA
 
 STATUS_LABELS = {
