@@ -18,7 +18,13 @@ from typing import Any
 from backend import signing
 from backend.config import Settings
 from backend.database import transaction, utcnow
-from backend.envelopes.services import STAMP, advance, append_revision, current_pdf
+from backend.envelopes.services import (
+    STAMP,
+    advance,
+    append_revision,
+    current_pdf,
+    fields_to_sign,
+)
 from backend.envelopes.tables import Envelope, Signer
 from backend.errors import AppError, FieldProblem, validation_error
 from backend.evidence import kinds
@@ -174,16 +180,26 @@ async def _stamp_one(
     organisation = await asyncio.to_thread(
         ca.issue_organisation_certificate, ctx.organisation_name, credit_hash
     )
-    signed = await asyncio.to_thread(
-        signing.sign_seal,
-        pdf,
-        signer.field_name,
-        seal.png,
-        organisation,
-        ca,
-        document_sha256=env.current_sha256,
-        reason=f"{signer.role_label}盖章《{env.title}》",
-    )
+    # Every box of the role (a handover page too), further boxes first, the main one last.
+    names = await asyncio.to_thread(fields_to_sign, pdf, signer)
+    if not names:
+        raise AppError("already_signed", "该签署方已盖章。", "Already stamped.", 409)
+    steps: list[tuple[str, signing.SignedRevision]] = []
+    document, sha = pdf, env.current_sha256
+    for name in names:
+        step = await asyncio.to_thread(
+            signing.sign_seal,
+            document,
+            name,
+            seal.png,
+            organisation,
+            ca,
+            document_sha256=sha,
+            reason=f"{signer.role_label}盖章《{env.title}》",
+        )
+        steps.append((sha, step))
+        document, sha = step.pdf, step.sha256
+    signed = steps[-1][1]
     now = utcnow()
     async with transaction():
         moved = (
@@ -211,21 +227,22 @@ async def _stamp_one(
                 Signer.identity_verified_at: now,
             }
         ).where(Signer.id == signer.id)
-        await append_event(
-            env.id,
-            kinds.SIGNER_SIGNED,
-            actor=signer.role,
-            data={
-                "signer": str(signer.id),
-                "field": signer.field_name,
-                "method": "seal",
-                "seal": str(seal.id),
-                "seal_name": seal.name,
-                "stamped_by": str(ctx.member_id),
-                "certificate_serial": signed.certificate_serial,
-                "document_sha256_before": env.current_sha256,
-                "document_sha256_after": signed.sha256,
-            },
-        )
+        for index, (before, step) in enumerate(steps):
+            await append_event(
+                env.id,
+                kinds.SIGNER_SIGNED if index == len(steps) - 1 else kinds.SIGNER_FIELD_SIGNED,
+                actor=signer.role,
+                data={
+                    "signer": str(signer.id),
+                    "field": step.field_name,
+                    "method": "seal",
+                    "seal": str(seal.id),
+                    "seal_name": seal.name,
+                    "stamped_by": str(ctx.member_id),
+                    "certificate_serial": step.certificate_serial,
+                    "document_sha256_before": before,
+                    "document_sha256_after": step.sha256,
+                },
+            )
         signer.status = "signed"
         await advance(env, signer, signed, now)

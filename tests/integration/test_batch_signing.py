@@ -316,3 +316,37 @@ async def test_a_dealer_adds_the_handover_sheet_with_one_tick(client, auth, outb
     await wait_for_sms(outbox, buyer)
     page = await client.get(outbox.link_for(buyer))
     assert page.text.count('data-testid="doc-page"') == 3  # the contract and its annex
+
+
+async def test_a_seal_covers_every_box_of_its_role(client, auth, outbox, pdfsig, tmp_path):
+    from tests.integration.test_flows_dealer import _logged_in
+
+    buyer, dealer = fresh_phones()
+    body = car_purchase_body(buyer, dealer)
+    body["data"]["handover_sheet"] = True
+    body["signers"][1] = {"role": "dealer", "name": "演示汽车销售服务有限公司", "stamp": True}
+    created = await client.post("/api/v1/envelopes", json=body, headers=auth)
+    assert created.status_code == 201, created.text
+    envelope_id = created.json()["id"]
+    await wait_for_sms(outbox, buyer)
+    link = outbox.link_for(buyer)
+    await read_all_pages(client, link)
+    await confirm_code(client, outbox, link, buyer)
+    await _draw_and_confirm(client, link)
+
+    seal = await client.post("/api/v1/seals", json={"name": "合同专用章"}, headers=auth)
+    stamper = await _logged_in(client, auth, outbox, roles=("stamper",))
+    form = {"seal": seal.json()["id"], "envelope": [envelope_id]}
+    await client.post("/app/stamps/code", data=form)
+    code = re.search(r"验证码(\d{6})", outbox.last(stamper)["text"])
+    assert code
+    done = await client.post("/app/stamps", data={**form, "code": code.group(1)})
+    assert "已盖章 1 份" in done.text
+
+    pdf = (await client.get(f"/api/v1/envelopes/{envelope_id}/pdf", headers=auth)).content
+    await _validated(client, pdf, pdfsig, tmp_path, 4)
+    sealed = await _events(envelope_id, "signer.field_signed", "signer.signed")
+    assert [e["field"] for e in sealed if e.get("method") == "seal"] == [
+        "sig_dealer__handover",
+        "sig_dealer",
+    ]
