@@ -1,9 +1,13 @@
 """Many envelopes at once, from one API call or one CSV upload.
 
 Every row is checked first; the valid rows are stored in ONE transaction (drafts, signers,
-one ``document.render`` job each), so a batch is either stored whole or not at all, and
-a bad row never takes the good ones down with it. Rendering and the first SMS happen
-in the job worker; ``GET /api/v1/batches/{id}`` shows how far they got.
+one ``document.render`` job each and the first SMS of each), so a batch is either stored
+whole or not at all, and a bad row never takes the good ones down with it. The first SMS
+are *held* (due only when the envelope would expire): rendering a document releases its
+SMS in the transaction that stores it, so no signer gets a link to a document that does
+not exist yet, and an SMS whose document never renders sends nothing (the SMS job skips
+drafts). The job worker renders, in a process pool when one is configured;
+``GET /api/v1/batches/{id}`` shows how far they got.
 
 CSV layout: one envelope per line; a header row names template fields by their dotted
 path (``buyer.name``, ``vehicle.vin``) and signers as ``signers.<role>.name`` /
@@ -19,6 +23,7 @@ import io
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -156,6 +161,8 @@ async def create_batch(
             ][:200],
         )
     batch_id = uuid.uuid4()
+    # Held first SMS: due when the envelope would expire, released by its render.
+    hold_until = utcnow() + timedelta(days=settings.envelope_ttl_days)
     async with transaction():
         await Batch.insert(
             Batch(
@@ -172,6 +179,7 @@ async def create_batch(
         for draft in checked.drafts:
             envelope_id = await services.insert_draft(caller, draft, settings, batch_id=batch_id)
             await jobs.enqueue(services.RENDER_JOB, {"envelope_id": str(envelope_id)})
+            await services.hold_first_invitations(envelope_id, hold_until)
     jobs.wake_worker()
     return await batch_out(batch_id, caller.organisation_id)
 

@@ -438,15 +438,49 @@ async def render_draft(envelope_id: uuid.UUID) -> None:
     jobs.wake_worker()
 
 
-async def _send(envelope_id: uuid.UUID, order: int) -> None:
-    """Queue the invitations for every signer at `order` (inside the caller's transaction)."""
-    ids = await Signer.select(Signer.id).where(
+async def _invited(envelope_id: uuid.UUID, order: int) -> list[uuid.UUID]:
+    """The signers at `order` who get an SMS (stamping steps wait in the members' queue)."""
+    rows = await Signer.select(Signer.id).where(
         (Signer.envelope == envelope_id)
         & (Signer.routing_order == order)
-        & (Signer.intent_method != STAMP)  # stamping steps wait in the members' queue
+        & (Signer.intent_method != STAMP)
     )
-    for row in ids:
-        await jobs.enqueue("sms.invitation", {"signer_id": str(row["id"])})
+    return [row["id"] for row in rows]
+
+
+def held_invitation_id(signer_id: uuid.UUID) -> uuid.UUID:
+    """The job id of a first invitation queued before its document was rendered."""
+    return uuid.uuid5(_HELD_INVITATION, str(signer_id))
+
+
+_HELD_INVITATION = uuid.UUID("6f1d7c1e-3a55-4f0e-9d0b-5b1c2a7e8f10")
+
+
+async def hold_first_invitations(envelope_id: uuid.UUID, until: datetime) -> None:
+    """Queue a draft's first SMS now, due at `until`; rendering it makes them due at once.
+
+    Batches queue every first SMS in the transaction that accepts them. A held SMS never
+    goes out before its document exists: `store_rendered` releases it, and the SMS job
+    sends nothing for an envelope that is still a draft (if the render never succeeds).
+    """
+    orders = await Signer.select(Signer.routing_order).where(Signer.envelope == envelope_id)
+    first = min(r["routing_order"] for r in orders)
+    for signer_id in await _invited(envelope_id, first):
+        await jobs.enqueue(
+            "sms.invitation",
+            {"signer_id": str(signer_id)},
+            run_at=until,
+            job_id=held_invitation_id(signer_id),
+        )
+
+
+async def _send(envelope_id: uuid.UUID, order: int) -> None:
+    """Queue the invitations for every signer at `order` (inside the caller's transaction)."""
+    signer_ids = await _invited(envelope_id, order)
+    held = await jobs.release([held_invitation_id(s) for s in signer_ids])
+    for signer_id in signer_ids:
+        if held_invitation_id(signer_id) not in held:
+            await jobs.enqueue("sms.invitation", {"signer_id": str(signer_id)})
 
 
 def _json(data: Any) -> str:

@@ -103,13 +103,33 @@ def registered_kinds(lane: str | None = None) -> list[str]:
     return sorted(k for k, spec in _handlers.items() if lane is None or spec.lane == lane)
 
 
-async def enqueue(kind: str, payload: dict[str, Any], run_at: datetime | None = None) -> uuid.UUID:
+async def enqueue(
+    kind: str,
+    payload: dict[str, Any],
+    run_at: datetime | None = None,
+    *,
+    job_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Add a job (in the caller's transaction). ``job_id``: a known id, so that a job
+    queued ahead of time (``run_at`` far off) can be started by :func:`release`."""
     now = utcnow()
-    job_id = uuid.uuid4()
+    job_id = job_id or uuid.uuid4()
     await Job.insert(
         Job(id=job_id, kind=kind, payload=payload, run_at=run_at or now, created_at=now)
     )
     return job_id
+
+
+async def release(job_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Make these pending jobs due now; returns the ids that were waiting."""
+    if not job_ids:
+        return set()
+    rows = (
+        await Job.update({Job.run_at: utcnow()})
+        .where(Job.id.is_in(job_ids) & (Job.status == "pending"))
+        .returning(Job.id)
+    )
+    return {uuid.UUID(str(row["id"])) for row in rows}
 
 
 def wake_worker() -> None:

@@ -171,3 +171,65 @@ async def test_bad_input_on_single_creation_reports_each_field(client, auth):
     paths = {f["path"] for f in refused.json()["error"]["fields"]}
     assert {"data.vehicles[2].vin", "data.vehicles[2].model", "signers[1].phone"} <= paths
     assert await Envelope.count() == before
+
+
+async def test_first_sms_is_queued_with_the_batch_and_sent_once_rendered(client, auth, outbox):
+    from backend.envelopes.services import held_invitation_id
+    from backend.jobs.tables import Job
+
+    items = [_item(), _item()]
+    created = await client.post(
+        "/api/v1/envelopes/batch", json={"template": "car-purchase", "items": items}, headers=auth
+    )
+    assert created.status_code == 202, created.text
+    batch = created.json()
+    signers = await Signer.select(Signer.id, Signer.role).where(
+        Signer.envelope.is_in(
+            Envelope.select(Envelope.id).where(Envelope.batch == uuid.UUID(batch["id"]))
+        )
+    )
+    held = await Job.select(Job.id).where(
+        Job.id.is_in([held_invitation_id(s["id"]) for s in signers])
+    )
+    # one SMS per buyer (the first group) stored with the batch; the dealer's comes later
+    assert len(held) == 2
+    await _finished(client, auth, batch["url"])
+    for item in items:
+        buyer, dealer = (s["phone"] for s in item["signers"])  # type: ignore[attr-defined]
+        for _ in range(100):
+            if outbox.messages(buyer):
+                break
+            await asyncio.sleep(0.05)
+        assert len(outbox.messages(buyer)) == 1  # released, not sent a second time
+        assert "/s/" in outbox.last(buyer)["text"]
+        assert not outbox.messages(dealer)
+
+
+async def test_a_held_sms_for_a_document_never_rendered_sends_nothing(api_key, outbox):
+    from backend.config import get_settings
+    from backend.database import transaction, utcnow
+    from backend.envelopes import schemas, services
+    from backend.jobs import services as jobs
+    from backend.orgs.services import authenticate
+
+    settings = get_settings()
+    caller = await authenticate(api_key)
+    assert caller is not None
+    item = _item()
+    buyer = item["signers"][0]["phone"]  # type: ignore[index]
+    draft, problems = services.check_envelope(
+        schemas.CreateEnvelope(
+            template="car-purchase",
+            data=item["data"],  # type: ignore[arg-type]
+            signers=[schemas.SignerIn(**s) for s in item["signers"]],  # type: ignore[union-attr]
+        )
+    )
+    assert draft is not None, problems
+    async with transaction():  # a draft whose render job is lost: nothing will render it
+        envelope_id = await services.insert_draft(caller, draft, settings)
+        await services.hold_first_invitations(envelope_id, utcnow())
+    await jobs.drain()
+    await asyncio.sleep(0.3)
+    assert not outbox.messages(buyer)
+    env = await Envelope.objects().where(Envelope.id == envelope_id).first()
+    assert env is not None and env.status == "draft"
