@@ -752,6 +752,7 @@ async def rendered_page(
         index,
         width,
     )
+    broken = False
     if rows and rows[0]["image_sha256"]:
         try:
             return await blobs().get(rows[0]["image_sha256"])
@@ -759,20 +760,28 @@ async def rendered_page(
             # Only a cached rendering: render it again from the (checked) PDF.
             if error.code == "storage_unavailable":
                 raise
+            broken = True
     _, pdf = await current_pdf(envelope_id)
     image = await asyncio.to_thread(
         documents.render_page_image, pdf, index, width=width, format=format
     )
-    await PageImage.insert(
-        PageImage(
-            id=uuid.uuid4(),
-            sha256=key,
-            page=index,
-            width=width,
-            image_sha256=await blobs().put(image),
-            content_type=f"image/{format}",
+    store = blobs()
+    image_sha256 = await (store.repair(image) if broken else store.put(image))
+    async with transaction():
+        if broken:
+            await PageImage.delete().where(
+                (PageImage.sha256 == key) & (PageImage.page == index) & (PageImage.width == width)
+            )
+        await PageImage.insert(
+            PageImage(
+                id=uuid.uuid4(),
+                sha256=key,
+                page=index,
+                width=width,
+                image_sha256=image_sha256,
+                content_type=f"image/{format}",
+            )
         )
-    )
     return image
 
 

@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -14,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backend.config import get_settings
+from backend.envelopes.tables import DocumentRevision, PageImage
 from backend.storage import (
     BlobUnavailable,
     DatabaseBlobStore,
@@ -22,7 +24,7 @@ from backend.storage import (
     from_settings,
 )
 from backend.storage.tables import Blob
-from tests.integration.journey import car_purchase_body, fresh_phones
+from tests.integration.journey import car_purchase_body, fresh_phones, wait_for_sms
 from tests.integration.s3_server import BUCKET, PREFIX, S3Server, running_s3
 
 
@@ -101,6 +103,37 @@ async def test_an_altered_pdf_is_never_downloaded(client, auth, migrated):
         await Blob.update({Blob.data: good.content}).where(Blob.sha256 == sha)
 
 
+async def test_an_altered_page_image_is_rendered_again(client, auth, outbox, migrated):
+    """A cached page image that fails its check is a rendering, not the document: the
+    signer still sees the page, rendered again from the checked PDF, and the cache heals."""
+    buyer, dealer = fresh_phones()
+    created = await client.post(
+        "/api/v1/envelopes", json=car_purchase_body(buyer, dealer), headers=auth
+    )
+    assert created.status_code == 201, created.text
+    await wait_for_sms(outbox, buyer)
+    page = f"{outbox.link_for(buyer)}/pages/0"
+    first = await client.get(page)
+    assert first.status_code == 200 and first.headers["content-type"] == "image/webp"
+    image_sha = hashlib.sha256(first.content).hexdigest()
+    assert await PageImage.exists().where(PageImage.image_sha256 == image_sha)
+
+    await Blob.update({Blob.data: b"not a page"}).where(Blob.sha256 == image_sha)
+    again = await client.get(page)
+    assert again.status_code == 200
+    assert again.content[:4] == b"RIFF" and again.content[8:12] == b"WEBP"
+    assert b"not a page" not in again.content
+    envelope_id = uuid.UUID(created.json()["id"])
+    document = await DocumentRevision.select(DocumentRevision.sha256).where(
+        DocumentRevision.envelope == envelope_id
+    )
+    healed = await PageImage.select(PageImage.image_sha256).where(
+        (PageImage.sha256 == document[0]["sha256"]) & (PageImage.page == 0)
+    )
+    assert len(healed) == 1  # the broken row was replaced, not added to
+    assert await DatabaseBlobStore().get(healed[0]["image_sha256"]) == again.content
+
+
 def test_bad_store_configuration_stops_start_up():
     base = get_settings()
     with pytest.raises(ValueError, match="SIGNLINK_S3_BUCKET"):
@@ -160,6 +193,12 @@ async def test_s3_altered_object_is_refused(s3, migrated):
     with pytest.raises(BlobUnavailable) as corrupted:
         await store.get(sha)
     assert corrupted.value.code == "document_corrupted"
+    # Whoever holds the real content again can put it back; a plain put would skip it.
+    assert await store.put(data) == sha
+    with pytest.raises(BlobUnavailable):
+        await store.get(sha)
+    assert await store.repair(data) == sha
+    assert await store.get(sha) == data
 
 
 async def test_s3_unreachable_is_a_clear_error(migrated):
