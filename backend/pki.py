@@ -144,13 +144,17 @@ class DatabaseRevocationStore:
         return (row["n"], str(row["last"]))
 
     def import_files(self, directory: Path) -> None:
-        """Copy ``revoked.json`` and ``issued.log`` of a PKI directory (idempotent)."""
+        """Copy ``revoked.json`` and ``issued.log`` of a PKI directory (idempotent).
+
+        Revocations are copied at every start (a few); issued serials only when the newest
+        one in the log is not in the database yet, i.e. once, when a deployment moves.
+        """
         files = FileRevocationStore(directory)
         for entry in files.all().values():
             self.revoke(entry.serial_number, entry.reason, entry.revoked_at)
-        issued = sorted(files.issued())
-        if not issued:
-            return
+        issued = files.issued()
+        if not issued or self.is_issued(issued[-1]):
+            return  # nothing to copy, or copied by an earlier start (the log only grows)
         now = utcnow()  # their validity end is not in the file; not_after is informative
         for start in range(0, len(issued), _IMPORT_BATCH):
             rows = [

@@ -126,18 +126,28 @@ class FileRevocationStore:
 
     def is_issued(self, serial_number: int) -> bool:
         with self._guard:
-            if serial_number in self._issued:
-                return True
-            try:
-                with open(self._issued_path, "rb") as handle:
-                    handle.seek(self._issued_read)
-                    appended = handle.read()
-            except FileNotFoundError:
-                return False
-            complete = appended[: appended.rfind(b"\n") + 1]  # a line being written waits
-            self._issued_read += len(complete)
-            self._issued.update(int(line, 16) for line in complete.split())
+            if serial_number not in self._issued:
+                self._read_appended()
             return serial_number in self._issued
+
+    def issued(self) -> list[int]:
+        """Every serial number in ``issued.log``, oldest first."""
+        try:
+            lines = self._issued_path.read_bytes()
+        except FileNotFoundError:
+            return []
+        return [int(line, 16) for line in lines[: lines.rfind(b"\n") + 1].split()]
+
+    def _read_appended(self) -> None:
+        try:
+            with open(self._issued_path, "rb") as handle:
+                handle.seek(self._issued_read)
+                appended = handle.read()
+        except FileNotFoundError:
+            return
+        complete = appended[: appended.rfind(b"\n") + 1]  # a line being written waits
+        self._issued_read += len(complete)
+        self._issued.update(int(line, 16) for line in complete.split())
 
     @property
     def path(self) -> Path:
