@@ -47,6 +47,7 @@ bench: system-packages seed
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.signing
 	$(BIN)/python -m bench.handwriting
+	$(BIN)/python -m bench.reuse
 	$(BIN)/python -m bench.face
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.blobs
