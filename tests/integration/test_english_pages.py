@@ -38,6 +38,7 @@ DATA = (
     "张三",
     "李经理",
     "王芳",
+    "王审核",
     "客户改期",
 )
 _SKIPPED = {"script", "style", "template"}
@@ -304,3 +305,26 @@ async def test_public_pages_and_api_errors_in_english(client, auth) -> None:
         assert HAN.search(error["message"])  # Chinese first, always
         english = [error["message_en"], *(f["message_en"] for f in error.get("fields", []))]
         assert not [m for m in english if HAN.search(m)], english
+
+
+async def test_the_reviewers_queue_in_english(client, auth, outbox) -> None:
+    from tests.integration.test_identity_reviewer_pages import (
+        log_in,
+        review_id_in,
+        waiting_review,
+    )
+
+    envelope_id, _, _ = await waiting_review(client, auth, outbox, photo((900, 640), "PNG"))
+    number = (await client.get(f"/api/v1/envelopes/{envelope_id}", headers=auth)).json()["number"]
+    try:
+        await log_in(client, auth, outbox, ["verifier"])
+        queue = await client.get("/app/reviews", headers=EN)
+        assert_english(queue, "review queue")
+        review_id = review_id_in(queue.text, number)
+        assert_english(await client.get(f"/app/reviews/{review_id}", headers=EN), "review")
+        unclear = await client.post(
+            f"/app/reviews/{review_id}/decision", data={"decision": "maybe"}, headers=EN
+        )
+        assert_english(unclear, "neither approve nor reject")
+    finally:
+        client.cookies.clear()
