@@ -391,9 +391,12 @@ class SharePages(Controller):
                 "env": ctx.envelope,
                 "signer": ctx.signer,
                 "token": token,
-                "title": f"《{ctx.envelope.title}》待{ctx.signer.name}签署",
-                "description": f"{ctx.sender}邀请您在线签署，"
-                f"{deadline.month}月{deadline.day}日前有效。点击查看合同并签名。",
+                "title": N_("《%(title)s》待%(name)s签署")
+                % {"title": ctx.envelope.title, "name": ctx.signer.name},
+                "description": N_(
+                    "%(sender)s邀请您在线签署，%(month)s月%(day)s日前有效。点击查看合同并签名。"
+                )
+                % {"sender": ctx.sender, "month": deadline.month, "day": deadline.day},
                 "image": f"{settings.public_url}/p/{token}/thumb.jpg",
                 "url": f"{settings.public_url}/p/{token}",
             },

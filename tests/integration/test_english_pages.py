@@ -267,6 +267,13 @@ async def test_the_dealer_pages_in_english(client, auth, outbox) -> None:
         detail_url = made.headers["location"]
         detail = await client.get(detail_url, headers=EN)
         assert_english(detail, "envelope detail")
+        share = re.search(r'value="https?://[^/"]+(/p/[A-Za-z0-9_-]+)"', detail.text)
+        assert share
+        card = await client.get(share.group(1), headers=EN)
+        assert "is waiting for 王芳 to sign" in card.text
+        assert_english(card, "share page")
+        chinese_card = await client.get(share.group(1))
+        assert "《车辆试乘试驾协议》待王芳签署" in chinese_card.text  # what WeChat's crawler gets
         envelope_id = detail_url.rsplit("/", 1)[1]
         shown = (await client.get(f"/api/v1/envelopes/{envelope_id}", headers=auth)).json()
         customer_id = next(s["id"] for s in shown["signers"] if s["role"] == "customer")
