@@ -138,6 +138,25 @@ class Settings:
     face_workers: int = _doc(
         "Worker processes for face analysis (~150 MB each); 0 runs it in a thread.", 1
     )
+    face_provider: str = _doc(
+        "Who compares the live face: 'local' (the signer's photo of their ID card, ml/face) "
+        "or 'aliyun' (Cloudauth ContrastFaceVerify against the official ID photo; uses the "
+        "aliyun_* credentials and endpoint).",
+        "local",
+    )
+    aliyun_face_scene_id: str = _doc(
+        "Cloudauth scene id (SceneId) for face verification, from the Aliyun console.", ""
+    )
+    face_frame_retention_days: int = _doc(
+        "Days the encrypted best frame of a passed face check is kept as evidence, then "
+        "deleted (0: never stored; the hashes and scores stay in the audit trail).",
+        30,
+    )
+    face_fixed_challenge: str = _doc(
+        "TESTS ONLY: draw this action sequence (e.g. 'right,left') instead of a random one, "
+        "so recorded footage can be replayed. Leave empty in production.",
+        "",
+    )
 
     ca_key_algorithm: str = _doc(
         "Key algorithm of a newly created root, issuing CA and TSA: 'ecdsa-p256', 'rsa-2048' "

@@ -55,9 +55,24 @@ def main() -> None:
             challenge=("blink", "left"), frames=frames, timestamps_ms=times, reference=None
         )
 
+    # A passing attempt does every step: liveness on a real capture (the stage clip cropped
+    # as a phone would film it, tests/unit/face/footage.py), the match, the best frame's JPEG.
+    from tests.unit.face import footage
+
+    clip, clip_times = footage.live_capture(FACES, count=10, gap_s=0.35)
+    reference = footage.reference_photo(FACES)
+    challenge = face.parse_actions(footage.CHALLENGE)
+
+    def passing_attempt() -> None:
+        verdict = face.assess_live_person(
+            challenge=challenge, frames=clip, timestamps_ms=clip_times, reference=reference
+        )
+        assert verdict.passed, verdict.reasons
+
     base = measure(baseline, 15)
     match_ms = measure(lambda: face.match_images(a, b), 7)
     live_ms = measure(liveness, 5)
+    passing_ms = measure(passing_attempt, 5)
     print(f"baseline (decode+resize+grey, 10 frames): {base:8.1f} ms")
     print(
         f"face match (2 photos, end to end):        {match_ms:8.1f} ms  "
@@ -68,6 +83,11 @@ def main() -> None:
         f"liveness (10 frames, incl. decoding):     {live_ms:8.1f} ms  "
         f"x{live_ms / base:6.1f}  budget {LIVENESS_BUDGET_MS:.0f} ms "
         f"{'OK' if live_ms <= LIVENESS_BUDGET_MS else 'OVER'}"
+    )
+    print(
+        f"passing attempt (10 clip frames + match): {passing_ms:8.1f} ms  "
+        f"x{passing_ms / base:6.1f}  budget {LIVENESS_BUDGET_MS + MATCH_BUDGET_MS:.0f} ms "
+        f"{'OK' if passing_ms <= LIVENESS_BUDGET_MS + MATCH_BUDGET_MS else 'OVER'}"
     )
 
 

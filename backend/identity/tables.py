@@ -104,3 +104,18 @@ class IdentityReview(Table, tablename="identity_review"):
     decided_by = Varchar(length=100, default="")
     created_at = Timestamptz()
     decided_at = Timestamptz(null=True, default=None)
+
+
+class FaceEvidenceFrame(Table, tablename="face_evidence_frame"):
+    """The best frame of a passed face check, sealed at rest and deleted at ``expires_at``.
+
+    ``sha256`` is of the JPEG before sealing: the same hash as in the audit trail.
+    """
+
+    id = UUID(primary_key=True)
+    signer = ForeignKey(references=Signer, index=True)
+    envelope = ForeignKey(references=Envelope, index=True)
+    sha256 = Varchar(length=64)
+    frame_sealed = Bytea()
+    created_at = Timestamptz()
+    expires_at = Timestamptz(index=True)

@@ -138,10 +138,17 @@ def _run(cmd: list[str], env: dict[str, str], log: Path) -> None:
 # thread while it lives, which would stop pytest-asyncio's tests that follow.
 @pytest.fixture(scope="package")
 def server() -> Iterator[Server]:
+    with serve() as srv:
+        yield srv
+
+
+@contextlib.contextmanager
+def serve(extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """A server of its own, with ``extra_env`` settings (e.g. a test-only face challenge)."""
     data_dir = Path(tempfile.mkdtemp(prefix="signlink-e2e-"))
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = _server_env(data_dir, base_url)
+    env = {**_server_env(data_dir, base_url), **(extra_env or {})}
     log = data_dir / "server.log"
     py = sys.executable
     _run([py, "-m", "backend.manage", "migrate"], env, log)

@@ -232,15 +232,21 @@ def read_to_the_end(phone: Phone) -> None:
     expect(send).to_be_enabled(timeout=10_000)
 
 
-def sign_on_phone(phone: Phone, link: str, server: Any, to: str, who: str) -> bytes:
-    """The whole journey of one signer from their SMS link; returns the downloaded PDF."""
+def sign_on_phone(
+    phone: Phone, link: str, server: Any, to: str, who: str, *, unread: bool = True
+) -> bytes:
+    """The whole journey of one signer from their SMS link; returns the downloaded PDF.
+
+    ``unread=False``: the signer has read the document already (e.g. before an identity step).
+    """
     page = phone.page
     response = page.goto(link)
     assert response and response.ok, f"{link}: {response and response.status}"
     expect(page.get_by_test_id("doc-page").first).to_be_visible()
     send = page.get_by_test_id("otp-send")
     expect(send).to_be_visible()
-    expect(send).to_be_disabled()
+    if unread:
+        expect(send).to_be_disabled()
     phone.shot(f"{who}-read")
 
     read_to_the_end(phone)

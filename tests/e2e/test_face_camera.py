@@ -1,10 +1,12 @@
 """The face page in Chromium with a fake front camera fed from real footage.
 
-A recorded clip cannot blink or turn on command, so these tests assert the page flow
-(camera, oval, prompts of the server's challenge, frames sent, verdict shown) and that
-the verdict is the correct one, explained in Chinese: a still photo looped into the
-camera is rejected as a still picture; the stage clip (a small, moving face) fails with
-reasons that say why.
+A recorded clip cannot follow a random challenge, so the live pass runs on a server of its
+own that draws the sequence the clip performs (``SIGNLINK_FACE_FIXED_CHALLENGE``, a
+test-only setting): the performer turns right, then left (tests/unit/face/footage.py),
+passes liveness and the match against a frame from another moment of the clip, and then
+signs. The other tests assert the verdicts on the default server's random challenges: a
+still photo looped into the camera is rejected as a still picture; the uncropped stage
+clip (a small, moving face) fails with reasons that say why.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.phone import phone_profiles, purchase_body
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, serve
+from tests.e2e.phone import Phone, phone_profiles, purchase_body, sign_on_phone
+from tests.unit.face import footage
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +41,23 @@ def cameras(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         pytest.skip(f"face test footage not found at {FACES}")
     folder = tmp_path_factory.mktemp("cams")
     clip = FACES / "hamilton_clip.mp4"
-    # From 2.8 s on the performer's face is in view, turning his head.
-    clip_args = "-ss 2.8 -i {clip} -t 3 -vf scale=640:-2 -pix_fmt yuv420p"
+    # From 2.8 s on the performer's face is in view, turning his head. Six seconds: longer
+    # than a capture even on a busy machine, so the camera never loops back to frames the
+    # page already sent (identical frames are a replay, rightly refused).
+    clip_args = "-ss 2.8 -i {clip} -t 6 -vf scale=640:-2 -pix_fmt yuv420p"
     # A replay attack: one photo looped as the camera.
     still_args = "-loop 1 -i {photo} -t 2 -vf scale=480:-2,format=yuv420p"
     return {
         "clip": _y4m(clip_args.format(clip=clip).split(), folder / "clip.y4m"),
         "still": _y4m(still_args.format(photo=FACES / "obama_1.jpg").split(), folder / "still.y4m"),
+        "live": _y4m(footage.camera_y4m_args(clip), folder / "live.y4m"),
     }
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[Server]:
+    with serve({"SIGNLINK_FACE_FIXED_CHALLENGE": footage.CHALLENGE}) as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -128,3 +140,58 @@ def test_real_footage_gets_an_explained_verdict(
         assert "刷脸未通过" in text and len(text) > 20
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("camera_browser", ["live"], indirect=True)
+def test_a_live_capture_passes_and_the_signer_then_signs(
+    live_server: Server,
+    camera_browser: Any,
+    playwright: Any,
+    screenshots: Path,
+    tmp_path: Path,
+) -> None:
+    body, buyer, _ = purchase_body()
+    body["signers"][0]["identity"] = "face"
+    with live_server.api() as api:
+        created = api.post("/api/v1/envelopes", json=body)
+        assert created.status_code == 201, created.text
+        envelope_id = created.json()["id"]
+    link = live_server.wait_for_link(buyer)
+    id_photo = tmp_path / "id-card.jpg"
+    id_photo.write_bytes(footage.reference_photo(FACES))
+    context = camera_browser.new_context(
+        **phone_profiles(playwright)["android"], permissions=["camera"]
+    )
+    try:
+        page = context.new_page()
+        page.goto(link + "/face")
+        page.get_by_test_id("face-reference").set_input_files(str(id_photo))
+        page.get_by_test_id("face-start").click()
+        prompt = page.get_by_test_id("face-prompt")
+        for said in ("请向右转头", "请向左转头"):
+            page.wait_for_function(
+                "([el, text]) => el.textContent.includes(text)",
+                arg=[prompt.element_handle(), said],
+                timeout=20_000,
+            )
+        # Passed: the page follows HX-Redirect to the document; failed: it shows why.
+        page.wait_for_function(
+            "() => !location.pathname.endsWith('/face')"
+            " || document.querySelector('[data-face-result]')",
+            timeout=90_000,
+        )
+        failure = page.locator("[data-face-result]")
+        assert not failure.count(), (
+            f"face check failed: {failure.get_attribute('data-reasons')}\n{live_server.log_tail()}"
+        )
+        page.screenshot(path=str(screenshots / "face-live-passed.png"), full_page=True)
+        pdf = sign_on_phone(
+            Phone(page, "face-live", screenshots), link, live_server, buyer, "buyer", unread=False
+        )
+        assert pdf.startswith(b"%PDF")
+    finally:
+        context.close()
+    with live_server.api() as api:
+        envelope = api.get(f"/api/v1/envelopes/{envelope_id}").json()
+    buyer_row = next(s for s in envelope["signers"] if s["role"] == "buyer")
+    assert buyer_row["status"] == "signed", envelope

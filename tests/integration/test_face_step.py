@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import hashlib
 import io
 import itertools
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +16,19 @@ import cv2
 import numpy as np
 import pytest
 
+from backend import app as app_module
+from backend.config import get_settings
+from backend.envelopes.services import resolve_link
+from backend.evidence.services import events_for
 from backend.identity import face_step
+from backend.identity.tables import FaceEvidenceFrame
+from backend.jobs.services import registered_kinds
+from backend.jobs.tables import Job
 from backend.keys import derived_key
 from ml import face
 from tests.integration.journey import car_purchase_body, read_all_pages, wait_for_sms
+from tests.unit.face import footage
+from tests.unit.identity.aliyun_fake import ACCESS_KEY_ID, ACCESS_KEY_SECRET, FakeAliyun
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "faces"
 _numbers = itertools.count(3000)
@@ -81,13 +94,15 @@ async def _submit(
     reference: bytes | None = None,
     times: list[float] | None = None,
     htmx: bool = True,
+    with_reference: bool = True,
 ) -> Any:
     challenge = challenge or await _challenge(client, link)
     files: list[tuple[str, tuple[str, io.BytesIO, str]]] = [
         ("frame", (f"f{i}.jpg", io.BytesIO(f), "image/jpeg")) for i, f in enumerate(frames)
     ]
     ref = reference if reference is not None else (FACES / "obama_2.jpg").read_bytes()
-    files.append(("reference", ("id.jpg", io.BytesIO(ref), "image/jpeg")))
+    if with_reference:
+        files.append(("reference", ("id.jpg", io.BytesIO(ref), "image/jpeg")))
     stamps = times if times is not None else [i * 200 for i in range(len(frames))]
     answer = await client.post(
         f"{link}/face/verify",
@@ -250,3 +265,187 @@ def test_reason_codes_all_have_messages() -> None:
     for code in codes:
         assert code in face_step.MESSAGES
     assert "眨眨眼" in face_step.message_for("challenge_missing:blink")
+
+
+# ------------------------------------------------------------------ real captures
+
+
+@pytest.fixture
+def use_settings(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Settings the request handlers see, for this test only."""
+
+    def apply(**changes: Any) -> Any:
+        settings = dataclasses.replace(get_settings(), **changes)
+        monkeypatch.setattr(app_module, "get_settings", lambda: settings)
+        return settings
+
+    return apply
+
+
+async def _live(client: Any, link: str, **kwargs: Any) -> Any:
+    """Draw a challenge, let the capture's real duration pass, then send the clip's frames."""
+    challenge = await _challenge(client, link)
+    frames, times = footage.live_capture(FACES)
+    await asyncio.sleep(times[-1] / 1000)
+    return await _submit(client, link, frames, challenge=challenge, times=times, **kwargs)
+
+
+async def _events(link: str, kind: str) -> list[dict[str, Any]]:
+    ctx = await resolve_link(link.rsplit("/", 1)[1])
+    assert ctx is not None
+    return [e for e in await events_for(ctx.envelope.id) if e["kind"] == kind]
+
+
+async def test_real_footage_passes_and_its_best_frame_is_kept_sealed_until_purged(
+    client, auth, outbox, use_settings
+):
+    use_settings(face_fixed_challenge=footage.CHALLENGE, face_frame_retention_days=7)
+    link = await _envelope(client, auth, outbox, identity="face")
+    page = await client.get(f"{link}/face")
+    assert "7 天后自动删除" in page.text
+    answer = await _live(client, link, reference=footage.reference_photo(FACES))
+    assert answer.headers.get("hx-redirect") == link, answer.text
+    ctx = await resolve_link(link.rsplit("/", 1)[1])
+    assert ctx is not None and ctx.signer.identity_method == "face"
+    passed = (await _events(link, "face.passed"))[-1]["data"]
+    assert passed["scores"]["match_distance"] <= 0.55 and passed["provider"] == "local"
+    assert len(passed["frame_sha256"]) == 16
+
+    rows = await FaceEvidenceFrame.select().where(FaceEvidenceFrame.signer == ctx.signer.id)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["sha256"] == passed["best_frame_sha256"]
+    assert not row["frame_sealed"].startswith(b"\xff\xd8")  # sealed, not a readable JPEG
+    assert hashlib.sha256(row["frame_sealed"]).hexdigest() != row["sha256"]
+    [(sha, jpeg)] = await face_step.kept_frames(ctx.signer.id)
+    assert hashlib.sha256(jpeg).hexdigest() == sha == row["sha256"]
+    assert len(face.find_faces(face.decode_image(jpeg))) == 1
+    kept_for = row["expires_at"] - row["created_at"]
+    assert timedelta(days=7) - timedelta(seconds=5) <= kept_for <= timedelta(days=7)
+    assert passed["best_frame_kept_until"] == row["expires_at"].isoformat()
+
+    # The purge is queued for the moment the frame expires, and deletes it then, not before.
+    assert face_step.PURGE_JOB in registered_kinds()
+    queued = await Job.count().where(
+        (Job.kind == face_step.PURGE_JOB) & (Job.run_at == row["expires_at"])
+    )
+    assert queued == 1
+    await face_step.purge_expired_frames(now=row["expires_at"] - timedelta(seconds=1))
+    assert len(await face_step.kept_frames(ctx.signer.id)) == 1
+    assert await face_step.purge_expired_frames(now=row["expires_at"]) >= 1
+    assert await face_step.kept_frames(ctx.signer.id) == []
+
+
+async def test_real_footage_against_another_persons_id_photo_is_refused(
+    client, auth, outbox, use_settings
+):
+    use_settings(face_fixed_challenge=footage.CHALLENGE)
+    link = await _envelope(client, auth, outbox, identity="face")
+    answer = await _live(client, link)  # obama_2.jpg as the ID photo
+    assert "与身份证人像不一致" in answer.text
+    assert "还可以再试 4 次" in answer.text
+    failed = (await _events(link, "face.failed"))[-1]["data"]
+    assert failed["reasons"] == ["different_person"] and failed["scores"]["match_distance"] > 0.55
+    ctx = await resolve_link(link.rsplit("/", 1)[1])
+    assert ctx is not None
+    assert await face_step.kept_frames(ctx.signer.id) == []  # only a passed check keeps one
+
+
+async def test_timestamps_that_are_not_numbers_are_implausible(client, auth, outbox):
+    link = await _envelope(client, auth, outbox, identity="face")
+    frames = [_wobble(_photo("obama_1.jpg"), i) for i in range(6)]
+    answer = await _submit(client, link, frames, times=["NaN"] * 6)  # type: ignore[list-item]
+    assert "拍摄时间异常" in answer.text
+
+
+@pytest.fixture
+def fake_aliyun() -> Any:
+    server = FakeAliyun().start()
+    yield server
+    server.stop()
+
+
+CONTRACT_ID = "11010519491231002X"  # the buyer's ID number in car_purchase_body
+
+
+@pytest.mark.parametrize(
+    ("scenario", "words", "spent"),
+    [
+        ("match", "", 0),
+        ("mismatch", "与身份证人像不一致", 1),
+        ("no_record", "查不到该身份证的照片", 1),
+        ("liveness_risk", "疑似翻拍或合成", 1),
+        ("internal", "暂时不可用，本次不计入失败次数", 0),
+        ("business_error", "暂时不可用，本次不计入失败次数", 0),
+    ],
+)
+async def test_aliyun_compares_the_live_face_with_the_official_photo(
+    client, auth, outbox, use_settings, fake_aliyun, scenario, words, spent
+):
+    use_settings(
+        face_provider="aliyun",
+        aliyun_access_key_id=ACCESS_KEY_ID,
+        aliyun_access_key_secret=ACCESS_KEY_SECRET,
+        aliyun_cloudauth_endpoint=fake_aliyun.url,
+        aliyun_face_scene_id="1000000006",
+        aliyun_timeout_seconds=3,
+        face_fixed_challenge=footage.CHALLENGE,
+        face_frame_retention_days=0,
+    )
+    fake_aliyun.scenarios[CONTRACT_ID] = scenario
+    link = await _envelope(client, auth, outbox, identity="face")
+    claimed = await client.post(
+        f"{link}/identity",
+        data={"name": "张三", "id_type": "id_card", "id_number": CONTRACT_ID},
+        follow_redirects=False,
+    )
+    assert claimed.status_code == 303, claimed.text
+    page = await client.get(f"{link}/face")
+    assert 'data-testid="face-official-photo"' in page.text
+    assert 'data-testid="face-reference"' not in page.text  # no ID-card photo needed
+    answer = await _live(client, link, with_reference=False)
+
+    calls = fake_aliyun.calls("ContrastFaceVerify")
+    assert len(calls) == 1  # signed as Aliyun checks it: no signature or nonce rejection
+    assert not {"SignatureDoesNotMatch", "SignatureNonceUsed"} & set(fake_aliyun.rejections)
+    assert calls[0]["CertNo"] == CONTRACT_ID and calls[0]["CertName"] == "张三"
+    sent = fake_aliyun.face_pictures[-1]
+    ctx = await resolve_link(link.rsplit("/", 1)[1])
+    assert ctx is not None
+    if scenario == "match":
+        assert answer.headers.get("hx-redirect") == link, answer.text
+        verified = (await _events(link, "signer.verified"))[-1]["data"]
+        assert verified["method"] == "face" and verified["provider"] == "aliyun"
+        passed = (await _events(link, "face.passed"))[-1]["data"]
+        assert verified["provider_request_id"] == passed["provider_request_id"] != ""
+        assert hashlib.sha256(sent).hexdigest() == passed["best_frame_sha256"]
+        assert await face_step.kept_frames(ctx.signer.id) == []  # retention 0: not kept
+        return
+    assert ctx.signer.identity_verified_at is None
+    assert words in answer.text, answer.text
+    assert f"还可以再试 {5 - spent} 次" in answer.text
+    kind = "face.failed" if spent else "face.error"
+    recorded = (await _events(link, kind))[-1]["data"]
+    assert recorded["provider"] == "aliyun" and recorded["provider_request_id"]
+
+
+async def test_a_selfie_video_from_the_fallback_input_passes(
+    client, auth, outbox, use_settings, tmp_path
+):
+    use_settings(face_fixed_challenge=footage.CHALLENGE)
+    link = await _envelope(client, auth, outbox, identity="face")
+    clip = footage.selfie_mp4(FACES, tmp_path / "selfie.mp4")
+    challenge = await _challenge(client, link)
+    await asyncio.sleep(3.5)  # the clip lasts 5.3 s; it cannot be older than its challenge
+    answer = await client.post(
+        f"{link}/face/verify",
+        data={"challenge": challenge, "timestamps": "[]"},
+        files=[
+            ("video", ("selfie.mp4", io.BytesIO(clip), "video/mp4")),
+            ("reference", ("id.jpg", io.BytesIO(footage.reference_photo(FACES)), "image/jpeg")),
+        ],
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == link, answer.text
+    passed = (await _events(link, "face.passed"))[-1]["data"]
+    assert len(passed["frame_sha256"]) == 12 and passed["scores"]["match_distance"] <= 0.55

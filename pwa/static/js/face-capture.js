@@ -75,7 +75,7 @@
 
     start.addEventListener("click", async function () {
       if (busy) return;
-      if (!reference.files || !reference.files.length) {
+      if (reference && (!reference.files || !reference.files.length)) {
         fail("请先拍摄身份证人像面（有照片的一面）。");
         reference.focus();
         return;
@@ -118,7 +118,8 @@
         body.append("challenge", challenge.challenge);
         body.append("timestamps", JSON.stringify(times.map(function (t) { return Math.round(t); })));
         frames.forEach(function (blob, j) { body.append("frame", blob, "frame-" + j + ".jpg"); });
-        body.append("reference", await shrinkReference(reference.files[0]), "reference.jpg");
+        // Without the field, the server compares with the official ID photo instead.
+        if (reference) body.append("reference", await shrinkReference(reference.files[0]), "reference.jpg");
         var resp = await fetch(form.action, {
           method: "POST", body: body, headers: { "HX-Request": "true" }, credentials: "same-origin"
         });

@@ -80,3 +80,17 @@ def camera_y4m_args(clip: Path) -> list[str]:
         f"select=between(n\\,{FIRST}\\,{LAST}),setpts=N/({FPS}/{SLOWDOWN})/TB,fps={FPS},"
         f"crop={w}:{h}:{x}:{y},scale=640:480,format=yuv420p",
     ]
+
+
+def selfie_mp4(faces: Path, out: Path) -> bytes:
+    """The same capture as a short H.264 selfie clip (the fallback's file input), via ffmpeg."""
+    import shutil
+    import subprocess
+
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg, "ffmpeg is required (scripts/system-packages.sh installs it)"
+    args = camera_y4m_args(faces / "hamilton_clip.mp4")
+    args[-1] = args[-1].removesuffix(",format=yuv420p")
+    command = [ffmpeg, "-loglevel", "error", "-y", *args, "-c:v", "libx264"]
+    subprocess.run([*command, "-pix_fmt", "yuv420p", "-crf", "23", str(out)], check=True)
+    return out.read_bytes()
