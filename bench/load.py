@@ -99,6 +99,7 @@ def serve(app: str, workers: int, port: int) -> None:
     config = uvicorn.Config(
         app, factory=True, host="127.0.0.1", port=port, workers=workers,
         access_log=False, log_level="warning",
+        loop=os.environ.get("BENCH_LOOP", "auto"), http=os.environ.get("BENCH_HTTP", "auto"),
     )  # fmt: skip
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -151,6 +152,20 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"server not ready in {timeout}s; see {self.log}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's processes: the
+        supervisor and its workers, all in the process group started here. Unlike
+        requests/s, CPU per request hardly moves with what the neighbours do."""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[2]) == self.proc.pid:  # pgrp
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -202,6 +217,8 @@ class Result:
     errors: int
     ratio: float | None = None
     rounds: int = 1
+    cpu_ms: float | None = None  # server CPU time per request (all its processes)
+    cpu_ratio: float | None = None  # the ceiling's cpu_ms / this one's
 
 
 def _ms(text: str) -> float:
@@ -346,6 +363,7 @@ def measure_database(args: argparse.Namespace, database: str) -> list[Result]:
                 srv.url, key, work / "var" / "sms-outbox.jsonl", args.envelopes
             )
             auth = {"Authorization": f"Bearer {key}"}
+            servers = {"ceiling": ceiling_srv, "landing": srv, "status": srv}
             targets = [
                 ("ceiling", ceiling_srv.url, ["/"], {}),
                 ("landing", srv.url, paths, {}),
@@ -357,11 +375,17 @@ def measure_database(args: argparse.Namespace, database: str) -> list[Result]:
             rounds: dict[str, list[Result]] = {name: [] for name, *_ in targets}
             for _ in range(args.rounds):
                 for name, url, paths_, headers in targets:
-                    rounds[name].append(run_wrk(url, paths_, headers, args, name, database, work))
+                    before = servers[name].cpu_seconds()
+                    result = run_wrk(url, paths_, headers, args, name, database, work)
+                    spent = servers[name].cpu_seconds() - before
+                    result.cpu_ms = round(spent * 1000 / max(result.requests, 1), 3)
+                    rounds[name].append(result)
         results = [_median(rs) for rs in rounds.values()]
         ceiling = results[0]
         for r in results:
             r.ratio = round(r.rps / ceiling.rps, 3) if ceiling.rps else None
+            if r.cpu_ms and ceiling.cpu_ms:
+                r.cpu_ratio = round(ceiling.cpu_ms / r.cpu_ms, 3)
         return results
     finally:
         if args.keep:
@@ -380,6 +404,7 @@ def _median(results: list[Result]) -> Result:
         round(statistics.median(r.p50_ms for r in results), 2),
         round(statistics.median(r.p99_ms for r in results), 2),
         sum(r.errors for r in results), rounds=len(results),
+        cpu_ms=statistics.median(r.cpu_ms or 0.0 for r in results),
     )  # fmt: skip
 
 
@@ -391,13 +416,15 @@ def _warm(args: argparse.Namespace) -> argparse.Namespace:
 def table(results: list[Result]) -> str:
     lines = [
         f"{'database':<10} {'target':<9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'ratio':>6} {'requests':>9} {'errors':>6}"
+        f"{'ratio':>6} {'cpu ms/req':>10} {'cpu ratio':>9} {'requests':>9} {'errors':>6}"
     ]
     for r in results:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
+        cpu = f"{r.cpu_ms:.3f}" if r.cpu_ms else "-"
+        cpu_ratio = f"{r.cpu_ratio:.2f}" if r.cpu_ratio is not None else "-"
         lines.append(
             f"{r.database:<10} {r.target:<9} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-            f"{ratio:>6} {r.requests:>9} {r.errors:>6}"
+            f"{ratio:>6} {cpu:>10} {cpu_ratio:>9} {r.requests:>9} {r.errors:>6}"
         )
     return "\n".join(lines)
 
@@ -423,17 +450,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per target")
     parser.add_argument("--max-requests", type=int, default=500_000, help="cap per target")
     parser.add_argument("--envelopes", type=int, default=4, help="landing links to rotate over")
+    parser.add_argument(
+        "--loop",
+        choices=["auto", "asyncio", "uvloop"],
+        default="auto",
+        help="uvicorn's event loop (auto: uvloop when installed)",
+    )
+    parser.add_argument(
+        "--http",
+        choices=["auto", "h11", "httptools"],
+        default="auto",
+        help="uvicorn's HTTP parser (auto: httptools when installed)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
+    os.environ["BENCH_LOOP"], os.environ["BENCH_HTTP"] = args.loop, args.http
 
     if not shutil.which("wrk"):
         print("wrk is required: apt-get install -y wrk (Debian package)", file=sys.stderr)
         return 2
     print(
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {args.workers} "
-        f"uvicorn workers ({args.server}); wrk -t{args.threads} -c{args.connections} "
-        f"-d{args.duration}s",
+        f"uvicorn workers ({args.server}, loop {args.loop}, http {args.http}); "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s",
         file=sys.stderr,
     )
     results: list[Result] = []
@@ -466,7 +506,7 @@ def _postgres_in_child(args: argparse.Namespace) -> list[Result]:
             "--threads", str(args.threads), "--duration", str(args.duration),
             "--rounds", str(args.rounds),
             "--max-requests", str(args.max_requests), "--envelopes", str(args.envelopes),
-            "--server", args.server,
+            "--server", args.server, "--loop", args.loop, "--http", args.http,
         ]  # fmt: skip
         if args.keep:
             argv.append("--keep")
