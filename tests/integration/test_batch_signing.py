@@ -350,3 +350,43 @@ async def test_a_seal_covers_every_box_of_its_role(client, auth, outbox, pdfsig,
         "sig_dealer__handover",
         "sig_dealer",
     ]
+
+
+async def test_what_a_batch_leaves_out_and_bad_input(client, auth, outbox):
+    """Envelopes needing their own identity step stay out (and unreadable here); odd
+    selections get a message, never a 500."""
+    buyer, dealer = fresh_phones()
+    plain = await client.post(
+        "/api/v1/envelopes", json=car_purchase_body(buyer, dealer), headers=auth
+    )
+    assert plain.status_code == 201
+    guarded_body = car_purchase_body(buyer, fresh_phones()[1])
+    guarded_body["signers"][0]["identity"] = "bank4"
+    guarded = await client.post("/api/v1/envelopes", json=guarded_body, headers=auth)
+    assert guarded.status_code == 201, guarded.text
+    await wait_for_sms(outbox, buyer, count=2)
+    first = re.search(r"/s/[A-Za-z0-9_-]+", outbox.messages(buyer)[0]["text"])
+    assert first
+    link = first.group(0)
+
+    page = await client.get(f"{link}/batch")
+    assert page.text.count('data-testid="batch-item"') == 1
+    assert page.text.count('data-testid="batch-blocked"') == 1 and "实名认证" in page.text
+    guarded_id = guarded.json()["signers"][0]["id"]
+    assert guarded_id not in _items(page.text)
+    assert (await client.get(f"{link}/batch/view/{guarded_id}")).status_code == 404
+    assert (await client.get(f"{link}/batch/view/{guarded_id}/pages/0")).status_code == 404
+
+    for form in (
+        {"item": [guarded_id], "agree": "yes"},  # not eligible here
+        {"item": ["x" * 5000], "agree": "yes"},
+        {"item": [str(uuid.uuid4())] * 300, "agree": "yes"},
+        {"agree": "yes"},  # nothing ticked
+    ):
+        for step in ("otp", "verify"):
+            answer = await client.post(f"{link}/batch/{step}", data={**form, "code": "12"})
+            assert answer.status_code == 400, (step, form, answer.text[:200])
+            assert 'data-testid="batch-error"' in answer.text
+    # Without a confirmed session the later steps send back or refuse.
+    assert (await client.post(f"{link}/batch/signature", data={"strokes": "{}"})).status_code == 403
+    assert (await client.post(f"{link}/batch/confirm")).status_code == 403
