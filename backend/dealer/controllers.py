@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -23,6 +24,7 @@ from backend.i18n import N_
 from backend.keys import sha256_hex
 from backend.orgs import members
 from backend.orgs.members import SESSION_COOKIE, MemberContext
+from backend.orgs.services import Caller
 
 FormBody = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 # Repeated keys (checkboxes) arrive as lists.
@@ -259,6 +261,31 @@ class DealerPages(Controller):
         env, pdf = await envelopes.api_pdf(envelope_id, ctx.organisation_id)
         return _pdf_response(pdf, f"{env.title}-{env.number}.pdf")
 
+    async def _sender_action(
+        self,
+        request: Request[Any, Any, Any],
+        envelope_id: uuid.UUID,
+        settings: Settings,
+        action: Callable[[Caller], Awaitable[object]],
+        *,
+        notice: str,
+        error_key: str,
+    ) -> Template | Redirect:
+        """Run a sender's action on one envelope; show the envelope with its outcome."""
+        ctx = await _member(request)
+        if ctx is None:
+            return _to_login()
+        if not ctx.may("sender"):
+            raise _forbidden("sender")
+        try:
+            await action(ctx.caller())
+        except AppError as exc:
+            if exc.status_code >= 500 or exc.code == "not_found":
+                raise
+            message = i18n.translate(exc.fields[0] if exc.fields else exc)
+            return await self._detail(ctx, envelope_id, settings, **{error_key: message})
+        return await self._detail(ctx, envelope_id, settings, notice=notice)
+
     @post(urls.ENVELOPE_VOID, status_code=200)
     async def void(
         self,
@@ -267,20 +294,15 @@ class DealerPages(Controller):
         data: FormBody,
         settings: Settings,
     ) -> Template | Redirect:
-        ctx = await _member(request)
-        if ctx is None:
-            return _to_login()
-        if not ctx.may("sender"):
-            raise _forbidden("sender")
-        try:
-            await lifecycle.void(ctx.caller(), envelope_id, data.get("reason", ""), settings)
-        except AppError as exc:
-            if exc.status_code >= 500 or exc.code == "not_found":
-                raise
-            message = i18n.translate(exc.fields[0] if exc.fields else exc)
-            return await self._detail(ctx, envelope_id, settings, void_error=message)
-        voided = N_("合同已撤销，签署链接已失效。")
-        return await self._detail(ctx, envelope_id, settings, notice=voided)
+        reason = data.get("reason", "")
+        return await self._sender_action(
+            request,
+            envelope_id,
+            settings,
+            lambda caller: lifecycle.void(caller, envelope_id, reason, settings),
+            notice=N_("合同已撤销，签署链接已失效。"),
+            error_key="void_error",
+        )
 
     @post(urls.ENVELOPE_REMIND, status_code=200)
     async def remind(
@@ -290,19 +312,14 @@ class DealerPages(Controller):
         request: Request[Any, Any, Any],
         settings: Settings,
     ) -> Template | Redirect:
-        ctx = await _member(request)
-        if ctx is None:
-            return _to_login()
-        if not ctx.may("sender"):
-            raise _forbidden("sender")
-        try:
-            await lifecycle.remind(ctx.caller(), envelope_id, signer_id, settings)
-            notice, error = N_("已重新发送签署短信。"), ""
-        except AppError as exc:
-            if exc.code == "not_found":
-                raise
-            notice, error = "", i18n.translate(exc)
-        return await self._detail(ctx, envelope_id, settings, notice=notice, remind_error=error)
+        return await self._sender_action(
+            request,
+            envelope_id,
+            settings,
+            lambda caller: lifecycle.remind(caller, envelope_id, signer_id, settings),
+            notice=N_("已重新发送签署短信。"),
+            error_key="remind_error",
+        )
 
     # ---------------------------------------------------------------- stamping
 

@@ -192,18 +192,26 @@ def _waybill_check(cleaned: Mapping[str, object]) -> list[FieldError]:
         "The due date must not be before the ship date",
     )  # fmt: skip
     vehicles = cleaned.get("vehicles")
+    return errors + _repeated_vins("vehicles", vehicles if isinstance(vehicles, list) else [])
+
+
+def _repeated_vins(field: str, rows: list[Mapping[str, object]]) -> list[FieldError]:
+    """One error per row of a list field whose VIN an earlier row already has."""
+    errors: list[FieldError] = []
     seen: dict[str, int] = {}
-    for index, row in enumerate(vehicles if isinstance(vehicles, list) else []):
+    for index, row in enumerate(rows):
         vin = row.get("vin")
-        if isinstance(vin, str) and vin in seen:
+        if not isinstance(vin, str):
+            continue
+        if vin in seen:
             errors.append(
                 FieldError(
-                    f"vehicles[{index}].vin",
+                    f"{field}[{index}].vin",
                     f"第{index + 1}行：车架号与第{seen[vin] + 1}行重复",
                     f"Row {index + 1}: the VIN repeats row {seen[vin] + 1}",
                 )
             )
-        elif isinstance(vin, str):
+        else:
             seen[vin] = index
     return errors
 
@@ -488,18 +496,8 @@ def _price_diff_check(cleaned: Mapping[str, object]) -> list[FieldError]:
             )
         ]
     periods_ = _periods(cleaned)
-    seen: dict[str, int] = {}
+    errors += _repeated_vins("rows", rows)
     for index, row in enumerate(rows):
-        vin = str(row["vin"])
-        if vin in seen:
-            errors.append(
-                FieldError(
-                    f"rows[{index}].vin",
-                    f"第{index + 1}行：车架号与第{seen[vin] + 1}行重复",
-                    f"Row {index + 1}: the VIN repeats row {seen[vin] + 1}",
-                )
-            )
-        seen.setdefault(vin, index)
         try:
             settle(periods_, [row])
         except UnmatchedRow:

