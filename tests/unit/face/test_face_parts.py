@@ -43,6 +43,16 @@ def test_challenge_round_trip_and_tampering() -> None:
         open_challenge(b"x" * 32, c.token, "signer-1", ttl=120, now=1060)
 
 
+def test_a_fixed_challenge_keeps_its_order_and_gets_fresh_nonces() -> None:
+    from backend.identity.face_step import _fixed_actions
+
+    fixed = _fixed_actions("right,left")
+    assert fixed == ("right", "left")
+    a, b = (issue_challenge(KEY, "signer-1", actions=fixed) for _ in range(2))
+    assert a.actions == b.actions == ("right", "left") and a.nonce != b.nonce
+    assert _fixed_actions("") == () and _fixed_actions("wave,left") == ()  # random then
+
+
 @pytest.mark.parametrize(("yaw", "pitch"), [(0, 0), (20, 0), (-25, 0), (0, 15), (0, -12)])
 def test_head_pose_recovers_a_known_rotation(yaw: float, pitch: float) -> None:
     w, h = 640, 480
