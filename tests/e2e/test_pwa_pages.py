@@ -270,3 +270,21 @@ def test_batch_signing_pages_fit_360px(
             phone.shot("batch-view", full_page=True)
         finally:
             context.close()
+
+
+@pytest.mark.parametrize(("scale", "width"), [(1, 360), (1.5, 540), (2, 720), (3, 1080)])
+def test_a_phone_downloads_the_page_width_its_screen_needs(
+    server: Any, browser: Any, playwright: Any, unsigned: dict[str, str], scale: float, width: int
+) -> None:
+    context = _context(browser, playwright, "wechat", device_scale_factor=scale)
+    try:
+        page = context.new_page()
+        fetched: list[str] = []
+        page.on("request", lambda r: fetched.append(r.url) if "/pages/" in r.url else None)
+        _open(page, unsigned["buyer"])
+        first = page.get_by_test_id("doc-page").first
+        expect(first).to_have_js_property("complete", True)
+        assert first.evaluate("(img) => img.currentSrc").endswith(f"w={width}")
+        assert fetched and all(url.endswith(f"w={width}") for url in fetched), fetched
+    finally:
+        context.close()
