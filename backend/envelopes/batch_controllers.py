@@ -17,7 +17,12 @@ from litestar.response import Redirect, Template
 from backend.config import Settings
 from backend.envelopes import batch_signing, services, urls
 from backend.envelopes.batch_signing import BatchList
-from backend.envelopes.controllers import _is_htmx, signer_context
+from backend.envelopes.controllers import (
+    _is_htmx,
+    page_image_response,
+    page_width,
+    signer_context,
+)
 from backend.errors import AppError
 
 BATCH_COOKIE = "sl_batch"
@@ -90,18 +95,16 @@ class BatchSigningPages(Controller):
         return Template("pages/signing/batch_view.html", context={"token": token, "item": item})
 
     @get(urls.SIGN_BATCH_PAGE)
-    async def page(self, token: str, signer_id: uuid.UUID, index: int) -> Response[bytes]:
+    async def page(
+        self, token: str, signer_id: uuid.UUID, index: int, w: str | None = None
+    ) -> Response[bytes]:
+        width = page_width(w)
         anchor = await signer_context(token)
         item = (await batch_signing.waiting_for(anchor)).item(str(signer_id))
         if item is None:
             raise services.not_found()
         # The last page marks that envelope as read, as on its own link.
-        image = await services.page_image(item.ctx, index)
-        return Response(
-            content=image,
-            media_type="image/webp",
-            headers={"Cache-Control": "private, max-age=600"},
-        )
+        return page_image_response(await services.page_image(item.ctx, index, width))
 
     @post(urls.SIGN_BATCH_OTP, status_code=200)
     async def send_code(

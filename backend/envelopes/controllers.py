@@ -139,6 +139,25 @@ def _page_vars(ctx: SignerContext, **extra: Any) -> dict[str, Any]:
     return {"ctx": ctx, "env": ctx.envelope, "signer": ctx.signer, "token": ctx.token, **extra}
 
 
+def page_width(w: str | None) -> int:
+    """The ``?w=`` of a page image: one of PAGE_WIDTHS (the pages' srcset), else a 400."""
+    width = services.PAGE_WIDTH if w is None else (int(w) if w.isdigit() else 0)
+    if width not in services.PAGE_WIDTHS:
+        raise AppError(
+            "validation_failed",
+            "不支持的图片宽度。",
+            f"Unsupported width; use one of {', '.join(map(str, services.PAGE_WIDTHS))}.",
+            400,
+        )
+    return width
+
+
+def page_image_response(image: bytes) -> Response[bytes]:
+    return Response(
+        content=image, media_type="image/webp", headers={"Cache-Control": "private, max-age=600"}
+    )
+
+
 class SignerPages(Controller):
     include_in_schema = False
 
@@ -155,20 +174,7 @@ class SignerPages(Controller):
     @get(urls.SIGN_PAGE_IMAGE)
     async def page(self, token: str, index: int, w: str | None = None) -> Response[bytes]:
         ctx = await _context(token)
-        width = services.PAGE_WIDTH if w is None else (int(w) if w.isdigit() else 0)
-        if width not in services.PAGE_WIDTHS:
-            raise AppError(
-                "validation_failed",
-                "不支持的图片宽度。",
-                f"Unsupported width; use one of {', '.join(map(str, services.PAGE_WIDTHS))}.",
-                400,
-            )
-        image = await services.page_image(ctx, index, width)
-        return Response(
-            content=image,
-            media_type="image/webp",
-            headers={"Cache-Control": "private, max-age=600"},
-        )
+        return page_image_response(await services.page_image(ctx, index, page_width(w)))
 
     @post(urls.SIGN_OTP_SEND, status_code=200)
     async def otp_send(

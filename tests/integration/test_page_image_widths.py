@@ -76,3 +76,25 @@ async def test_other_widths_are_refused_clearly(client, auth, outbox):
         assert "Unsupported width" in answer.text
     chinese = await client.get(f"{link}/pages/0?w=500")
     assert chinese.status_code == 400 and "不支持的图片宽度" in chinese.text
+
+
+async def test_batch_document_views_offer_the_same_widths(client, auth, outbox):
+    buyer, dealer = fresh_phones()
+    for other_dealer in (dealer, fresh_phones()[1]):
+        created = await client.post(
+            "/api/v1/envelopes", json=car_purchase_body(buyer, other_dealer), headers=auth
+        )
+        assert created.status_code == 201, created.text
+    await wait_for_sms(outbox, buyer, count=2)
+    link = outbox.link_for(buyer)
+    listing = await client.get(f"{link}/batch")
+    view_url = re.search(r'href="(/s/[^"]+/batch/view/[0-9a-f-]{36})"', listing.text)
+    assert view_url, listing.text[:2000]
+    view = await client.get(view_url.group(1))
+    sets = _srcsets(view.text)
+    assert sets and set(sets[0]) == set(PAGE_WIDTHS)
+    narrow = await client.get(sets[0][360])
+    with Image.open(io.BytesIO(narrow.content)) as im:
+        assert im.width == 360
+    refused = await client.get(f"{view_url.group(1)}/pages/0?w=500")
+    assert refused.status_code == 400
