@@ -119,6 +119,24 @@ async def test_one_drawing_signs_every_field_of_the_role(client, auth, outbox, p
     pdf = (await client.get(f"/api/v1/envelopes/{envelope_id}/pdf", headers=auth)).content
     await _validated(client, pdf, pdfsig, tmp_path, 4)
 
+    # The evidence report lists every field's signature as valid.
+    report = await client.get(f"/api/v1/envelopes/{envelope_id}/evidence", headers=auth)
+    assert report.status_code == 200, report.text
+    text = _text_of(report.content)
+    for field in ("sig_buyer__handover", "sig_buyer", "sig_dealer__handover", "sig_dealer"):
+        assert f"签名域 {field} " in text
+    assert text.count("校验结果 有效") == 4
+
+
+def _text_of(pdf: bytes) -> str:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return "".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
 
 async def test_a_drawing_from_an_earlier_confirmation_signs_nothing(
     client, auth, outbox, no_resend_wait
