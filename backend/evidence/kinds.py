@@ -58,6 +58,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "identity.review_notified": ("通知审核结果", "review result sent"),
     "face.passed": ("人脸核验通过", "face check passed"),
     "face.failed": ("人脸核验未通过", "face check failed"),
+    "face.error": ("人脸比对服务无结果（不计次数）", "face provider gave no verdict (not counted)"),
 }
 
 ALL_KINDS = frozenset(LABELS)
