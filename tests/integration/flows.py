@@ -61,3 +61,17 @@ async def signer_id(envelope_id: str, role: str) -> str:
     )
     assert s is not None
     return str(s["id"])
+
+
+def form_for_test_drive(customer: str, dealer: str) -> dict[str, str]:
+    """The dealer's phone form for a test-drive agreement, filled in as a dealer would."""
+    return {
+        "signer.customer.name": "王芳", "signer.customer.phone": customer,
+        "signer.dealer.name": "李经理", "signer.dealer.phone": dealer,
+        "customer.name": "王芳", "customer.phone": customer,
+        "customer.licence_number": "110105199001011232", "customer.licence_class": "C1",
+        "customer.licence_valid_until": "2032-05-01",
+        "vehicle.model": "比亚迪 汉 EV", "vehicle.plate": "京A·D12345",
+        "drive.date": "2026-12-20", "drive.time": "14:00–14:30",
+        "drive.route": "店内出发—望京街—返回店内", "dealer.name": "演示汽车销售服务有限公司",
+    }  # fmt: skip

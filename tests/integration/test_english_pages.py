@@ -17,7 +17,7 @@ import pytest
 
 import backend.app as app_module
 from backend.config import get_settings
-from tests.integration.flows import phone
+from tests.integration.flows import form_for_test_drive, phone
 from tests.integration.journey import car_purchase_body, fresh_phones, sign_as, wait_for_sms
 from tests.unit.identity.support import (
     ID_BAD_CHECKSUM,
@@ -252,16 +252,7 @@ async def test_the_dealer_pages_in_english(client, auth, outbox) -> None:
         assert_english(broken, "form with errors")
 
         customer, dealer = phone(), phone()
-        fields = {
-            "signer.customer.name": "王芳", "signer.customer.phone": customer,
-            "signer.dealer.name": "李经理", "signer.dealer.phone": dealer,
-            "customer.name": "王芳", "customer.phone": customer,
-            "customer.licence_number": "110105199001011232", "customer.licence_class": "C1",
-            "customer.licence_valid_until": "2032-05-01",
-            "vehicle.model": "Model 3", "vehicle.plate": "A12345",
-            "drive.date": "2026-12-20", "drive.time": "14:00-14:30",
-            "drive.route": "A-B-A", "dealer.name": "演示汽车销售服务有限公司",
-        }  # fmt: skip
+        fields = form_for_test_drive(customer, dealer)
         made = await client.post("/app/new/test-drive", data=fields, follow_redirects=False)
         assert made.status_code == 303, made.text
         detail_url = made.headers["location"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.integration.flows import phone
+from tests.integration.flows import form_for_test_drive, phone
 from tests.integration.journey import wait_for_sms
 
 
@@ -49,16 +49,7 @@ async def test_create_share_remind_export_and_void_on_a_phone(client, auth, outb
     assert 'value="演示汽车销售服务有限公司"' in form.text  # the dealer's own name, prefilled
 
     customer, dealer = phone(), phone()
-    fields = {
-        "signer.customer.name": "王芳", "signer.customer.phone": customer,
-        "signer.dealer.name": "李经理", "signer.dealer.phone": dealer,
-        "customer.name": "王芳", "customer.phone": customer,
-        "customer.licence_number": "110105199001011232", "customer.licence_class": "C1",
-        "customer.licence_valid_until": "2032-05-01",
-        "vehicle.model": "比亚迪 汉 EV", "vehicle.plate": "京A·D12345",
-        "drive.date": "2026-12-20", "drive.time": "14:00–14:30",
-        "drive.route": "店内出发—望京街—返回店内", "dealer.name": "演示汽车销售服务有限公司",
-    }  # fmt: skip
+    fields = form_for_test_drive(customer, dealer)
     broken = {**fields, "customer.licence_number": "123", "signer.dealer.phone": "1"}
     bad = await client.post("/app/new/test-drive", data=broken)
     assert bad.status_code == 400
