@@ -177,6 +177,8 @@ class DealerPages(Controller):
                 "template": template,
                 "data_inputs": data,
                 "signer_inputs": signers,
+                "stamp_roles": services.stamp_choices(template),
+                "stamp_role": values.get("stamp_role", ""),
                 "general_errors": general,
             },
             status_code=status_code,
@@ -204,7 +206,7 @@ class DealerPages(Controller):
         template = documents.get_template(key)
         if template is None:
             raise envelopes._unknown_template(key)
-        body = services.body_from_form(template, data)
+        body = services.body_from_form(template, data, ctx.organisation_name)
         try:
             envelope_id = await envelopes.create_envelope(ctx.caller(), body, settings)
         except AppError as exc:

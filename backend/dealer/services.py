@@ -133,9 +133,18 @@ def _set(target: dict[str, Any], path: str, value: Any) -> None:
     node[leaf] = value
 
 
+def stamp_choices(template: documents.ContractTemplate) -> list[documents.RoleSpec]:
+    """The roles the sender's own organisation may take as an internal stamping step."""
+    return [role for role in template.roles if role.seal]
+
+
 def body_from_form(
-    template: documents.ContractTemplate, form: dict[str, str]
+    template: documents.ContractTemplate, form: dict[str, str], organisation_name: str
 ) -> schemas.CreateEnvelope:
+    """The creation request a filled-in form stands for.
+
+    ``stamp_role``: that role is the sender's organisation stamping 合同专用章 (no SMS, no
+    phone; ``name`` is the organisation) after every other group has signed."""
     data: dict[str, Any] = {}
     for spec in template.fields:
         raw = (form.get(spec.path) or "").strip()
@@ -153,11 +162,21 @@ def body_from_form(
             _set(data, spec.path, rows)
         else:
             _set(data, spec.path, raw)
+    stamp_role = form.get("stamp_role", "")
+    if stamp_role not in {role.key for role in stamp_choices(template)}:
+        stamp_role = ""
+    orders: dict[str, int | None] = {role.key: None for role in template.roles}
+    if stamp_role:
+        orders = dict(template.default_orders())
+        orders[stamp_role] = max([0, *(o for k, o in orders.items() if k != stamp_role)]) + 1
     signers = [
-        schemas.SignerIn(
+        schemas.SignerIn(role=role.key, name=organisation_name, order=orders[role.key], stamp=True)
+        if role.key == stamp_role
+        else schemas.SignerIn(
             role=role.key,
             name=form.get(f"signer.{role.key}.name", ""),
             phone=form.get(f"signer.{role.key}.phone", ""),
+            order=orders[role.key],
         )
         for role in template.roles
     ]

@@ -50,6 +50,8 @@ class RoleSpec:
 
     ``order`` is the default signing group (roles sharing a number sign in parallel;
     0 means "after the roles listed before it"); ``milestone`` is set when this role signs.
+    ``seal``: the party is an organisation, so the sender may make this role an internal
+    stamping step (its contract office stamps 合同专用章; see ``SignerIn.stamp``).
     """
 
     key: str
@@ -57,6 +59,7 @@ class RoleSpec:
     label_en: str
     order: int = 0
     milestone: Milestone | None = None
+    seal: bool = False
 
     def describe(self) -> dict[str, object]:
         described: dict[str, object] = {
@@ -64,6 +67,8 @@ class RoleSpec:
             "label": self.label,
             "label_en": self.label_en,
         }
+        if self.seal:
+            described["seal"] = True
         if self.milestone is not None:
             described["milestone"] = {
                 "key": self.milestone.key,
@@ -273,7 +278,7 @@ CAR_PURCHASE = ContractTemplate(
     version=1,
     title="汽车买卖合同",
     title_en="Car purchase agreement",
-    roles=(RoleSpec("buyer", "买方", "Buyer"), RoleSpec("dealer", "卖方", "Dealer")),
+    roles=(RoleSpec("buyer", "买方", "Buyer"), RoleSpec("dealer", "卖方", "Dealer", seal=True)),
     fields=_CAR_FIELDS,
     html_template="car_purchase.html",
     cross_check=_car_cross_check,

@@ -137,7 +137,7 @@ TEST_DRIVE = ContractTemplate(
     title_en="Test drive agreement",
     roles=(
         RoleSpec("customer", "试驾人", "Driver", order=1),
-        RoleSpec("dealer", "经销商", "Dealer", order=2),
+        RoleSpec("dealer", "经销商", "Dealer", order=2, seal=True),
     ),
     fields=_TEST_DRIVE_FIELDS,
     html_template="test_drive.html",
@@ -243,9 +243,9 @@ WAYBILL = ContractTemplate(
     title="商品车运输交接单",
     title_en="Vehicle waybill",
     roles=(
-        RoleSpec("shipper", "托运方", "Shipper", order=1),
-        RoleSpec("carrier", "承运方", "Carrier", order=2, milestone=IN_TRANSIT),
-        RoleSpec("dealer", "收货方", "Receiving dealer", order=3, milestone=RECEIVED),
+        RoleSpec("shipper", "托运方", "Shipper", order=1, seal=True),
+        RoleSpec("carrier", "承运方", "Carrier", order=2, milestone=IN_TRANSIT, seal=True),
+        RoleSpec("dealer", "收货方", "Receiving dealer", order=3, milestone=RECEIVED, seal=True),
     ),
     fields=_WAYBILL_FIELDS,
     html_template="waybill.html",
@@ -306,8 +306,8 @@ DEALER_AGREEMENT = ContractTemplate(
     title="品牌授权经销商协议",
     title_en="Dealer agreement",
     roles=(
-        RoleSpec("dealer", "经销商", "Dealer", order=1),
-        RoleSpec("manufacturer", "授权方", "Manufacturer", order=2),
+        RoleSpec("dealer", "经销商", "Dealer", order=1, seal=True),
+        RoleSpec("manufacturer", "授权方", "Manufacturer", order=2, seal=True),
     ),
     fields=_DEALER_FIELDS,
     html_template="dealer_agreement.html",
@@ -402,7 +402,7 @@ LEASE_GUARANTEE = ContractTemplate(
     roles=(
         RoleSpec("lessee", "承租人", "Lessee", order=1),
         RoleSpec("guarantor", "保证人", "Guarantor", order=1),
-        RoleSpec("lessor", "出租人", "Lessor", order=2),
+        RoleSpec("lessor", "出租人", "Lessor", order=2, seal=True),
     ),
     fields=_LEASE_FIELDS,
     html_template="lease_guarantee.html",
@@ -566,8 +566,8 @@ PRICE_DIFFERENCE = ContractTemplate(
     title="商品车价格退补差协议",
     title_en="Price-difference agreement",
     roles=(
-        RoleSpec("dealer", "经销商", "Dealer", order=1),
-        RoleSpec("manufacturer", "厂家", "Manufacturer", order=2),
+        RoleSpec("dealer", "经销商", "Dealer", order=1, seal=True),
+        RoleSpec("manufacturer", "厂家", "Manufacturer", order=2, seal=True),
     ),
     fields=_PRICE_DIFF_FIELDS,
     html_template="price_difference.html",

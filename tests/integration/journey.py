@@ -88,7 +88,7 @@ async def read_all_pages(client: Any, link: str) -> None:
     page = await client.get(link)
     assert page.status_code == 200, page.text
     count = page.text.count('data-testid="doc-page"')
-    assert count >= 2
+    assert count >= 1  # a one-page waybill too
     for i in range(count):
         img = await client.get(f"{link}/pages/{i}")
         assert img.status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.integration.flows import body
+from tests.integration.flows import body, phone
 from tests.integration.journey import sign_as, wait_for_sms
 from tests.integration.test_flows_dealer import _logged_in
 
@@ -70,3 +70,65 @@ async def test_a_sender_without_the_stamper_role_sees_no_seal(client, auth, outb
     assert "用印人" in page.text
     refused = await client.post("/app/stamps/code", data={"envelope": "x"})
     assert refused.status_code == 403
+
+
+async def test_the_phone_form_adds_the_contract_office_stamp_as_the_last_step(client, auth, outbox):
+    await _logged_in(client, auth, outbox, roles=("sender", "stamper"))
+    form = await client.get("/app/new/test-drive")
+    assert 'data-testid="stamp-role"' in form.text and '<option value="dealer"' in form.text
+    customer = phone()
+    fields = {
+        "signer.customer.name": "王芳", "signer.customer.phone": customer,
+        "stamp_role": "dealer",  # no name or phone for the dealer: the organisation stamps
+        "customer.name": "王芳", "customer.phone": customer,
+        "customer.licence_number": "110105199001011232", "customer.licence_class": "C1",
+        "customer.licence_valid_until": "2032-05-01",
+        "vehicle.model": "比亚迪 汉 EV", "vehicle.plate": "京A·D12345",
+        "drive.date": "2026-12-20", "drive.time": "14:00–14:30",
+        "drive.route": "店内出发—望京街—返回店内", "dealer.name": "演示汽车销售服务有限公司",
+    }  # fmt: skip
+    made = await client.post("/app/new/test-drive", data=fields, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    envelope_id = made.headers["location"].rsplit("/", 1)[1]
+    shown = (await client.get(f"/api/v1/envelopes/{envelope_id}", headers=auth)).json()
+    roles = {s["role"]: s for s in shown["signers"]}
+    assert roles["dealer"]["intent"] == "stamp"
+    assert roles["dealer"]["name"] == "演示汽车销售服务有限公司"
+    assert roles["dealer"]["order"] > roles["customer"]["order"]
+
+    waiting = await client.get("/app/stamps")
+    assert f'value="{envelope_id}"' not in waiting.text  # the customer signs first
+    await wait_for_sms(outbox, customer)
+    await sign_as(client, outbox, outbox.link_for(customer), customer)
+    for _ in range(50):
+        queue = await client.get("/app/stamps")
+        if f'value="{envelope_id}"' in queue.text:
+            break
+        await asyncio.sleep(0.1)
+    assert f'value="{envelope_id}"' in queue.text
+
+
+async def test_a_stamping_step_that_cannot_come_last_is_refused_on_the_form(client, auth, outbox):
+    from backend import documents
+
+    await _logged_in(client, auth, outbox)
+    waybill = documents.get_template("waybill")
+    assert waybill is not None
+    fields: dict[str, str] = {}
+    for spec in waybill.fields:  # the template's own example, typed in as a person would
+        example = spec.example
+        if isinstance(example, list):
+            example = "\n".join(",".join(str(row[i.path]) for i in spec.items) for row in example)
+        fields[spec.path] = str(example)
+    for role in ("shipper", "carrier", "dealer"):
+        fields[f"signer.{role}.name"], fields[f"signer.{role}.phone"] = "张三", phone()
+    form = await client.get("/app/new/waybill")
+    assert '<option value="carrier"' in form.text
+    # the carrier's signature means "in transit": stamped last it would follow the receipt
+    refused = await client.post("/app/new/waybill", data={**fields, "stamp_role": "carrier"})
+    assert refused.status_code == 400
+    assert "签署顺序无法完成" in refused.text
+    made = await client.post(
+        "/app/new/waybill", data={**fields, "stamp_role": "shipper"}, follow_redirects=False
+    )
+    assert made.status_code == 303, made.text
