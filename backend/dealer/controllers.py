@@ -428,11 +428,11 @@ class SharePages(Controller):
             raise AppError("link_invalid", "链接无效或已过期", "This link is invalid.", 404)
         # Keyed apart from the reading pages' images, which are looked up by document hash.
         sha = sha256_hex(f"thumbnail:{THUMB_WIDTH}:{ctx.envelope.current_sha256}")
-        image = await envelopes.rendered_page(
+        page = await envelopes.rendered_page(
             ctx.envelope.id, sha, 0, width=THUMB_WIDTH, format="jpeg"
         )
         return Response(
-            content=image,
+            content=services.square_thumbnail(page),
             media_type="image/jpeg",
             headers={"Cache-Control": "private, max-age=3600"},
         )

@@ -183,6 +183,19 @@ def body_from_form(
     return schemas.CreateEnvelope(template=template.key, data=data, signers=signers)
 
 
+def square_thumbnail(page_jpeg: bytes) -> bytes:
+    """The top square of a page image: chat apps crop share images to a square from the
+    centre, which would cut the contract's title away."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(page_jpeg)) as page:
+        side = min(page.size)
+        top = page.crop((0, 0, side, side))
+        out = io.BytesIO()
+        top.convert("RGB").save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
 # ---------------------------------------------------------------- list, search, export
 
 

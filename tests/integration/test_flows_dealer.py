@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 from tests.integration.flows import form_for_test_drive, phone
@@ -74,6 +75,11 @@ async def test_create_share_remind_export_and_void_on_a_phone(client, auth, outb
     assert 'property="og:image"' in card.text and 'property="og:description"' in card.text
     thumb = await client.get(f"{share_path}/thumb.jpg")
     assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+    from PIL import Image
+
+    with Image.open(io.BytesIO(thumb.content)) as picture:
+        assert picture.size == (300, 300)  # chat apps show a square: the top of page 1
+    assert "<title>《车辆试乘试驾协议》待王芳签署" in card.text
     assert 'href="/s/' in card.text
 
     # The list: filter and search; CSV export.
