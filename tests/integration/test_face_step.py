@@ -449,3 +449,27 @@ async def test_a_selfie_video_from_the_fallback_input_passes(
     assert answer.status_code == 303 and answer.headers["location"] == link, answer.text
     passed = (await _events(link, "face.passed"))[-1]["data"]
     assert len(passed["frame_sha256"]) == 12 and passed["scores"]["match_distance"] <= 0.55
+
+
+async def test_face_as_intent_without_a_claimed_id_matches_locally_even_with_aliyun_set(
+    client, auth, outbox, use_settings, fake_aliyun
+):
+    use_settings(
+        face_provider="aliyun",
+        aliyun_access_key_id=ACCESS_KEY_ID,
+        aliyun_access_key_secret=ACCESS_KEY_SECRET,
+        aliyun_cloudauth_endpoint=fake_aliyun.url,
+        aliyun_face_scene_id="1000000006",
+        face_fixed_challenge=footage.CHALLENGE,
+    )
+    link = await _envelope(client, auth, outbox, intent="face")
+    await read_all_pages(client, link)
+    page = await client.get(f"{link}/face")
+    # No name and ID number to look up: the signer's own ID-card photo is the reference.
+    assert 'data-testid="face-reference"' in page.text
+    assert 'data-testid="face-official-photo"' not in page.text
+    answer = await _live(client, link, reference=footage.reference_photo(FACES))
+    assert answer.headers.get("hx-redirect"), answer.text
+    assert fake_aliyun.calls("ContrastFaceVerify") == []
+    passed = (await _events(link, "face.passed"))[-1]["data"]
+    assert passed["provider"] == "local" and passed["mode"] == "intent"
