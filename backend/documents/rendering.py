@@ -12,8 +12,10 @@ import functools
 import hashlib
 import math
 import multiprocessing
+import os
 import re
 import threading
+import time
 import zlib
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -138,16 +140,28 @@ def use_render_processes(count: int) -> None:
     """
     global _pool
     if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool.shutdown(wait=True, cancel_futures=True)  # reaped: no orphans, CPU accounted
     # spawn, not fork: the parent runs an event loop and threads
     context = multiprocessing.get_context("spawn")
     _pool = (
-        ProcessPoolExecutor(count, mp_context=context, initializer=_warm_up) if count > 0 else None
+        ProcessPoolExecutor(
+            count, mp_context=context, initializer=_warm_up, initargs=(os.getpid(),)
+        )
+        if count > 0
+        else None
     )
 
 
-def _warm_up() -> None:
+def _warm_up(parent: int) -> None:
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _stylesheets(fonts.compact_fonts_ready())
+
+
+def _exit_with(parent: int) -> None:
+    # A pool process waits for work forever; if its parent was killed, nobody will send any.
+    while os.getppid() == parent:
+        time.sleep(2)
+    os._exit(0)
 
 
 def _clean_signers(template: ContractTemplate, signers: Mapping[str, str]) -> dict[str, str]:
