@@ -233,6 +233,26 @@ async def test_async_render_keeps_the_event_loop_free() -> None:
     assert len(gaps) > 3
 
 
+async def test_a_render_process_makes_the_same_document() -> None:
+    from backend.documents import rendering
+
+    cleaned = CAR_PURCHASE.validate(car_data())
+    signers = {"buyer": "张三", "dealer": "李经理"}
+    here = await async_render_document(
+        CAR_PURCHASE, cleaned, document_number=DOCUMENT_NUMBER, signers=signers
+    )
+    rendering.use_render_processes(1)
+    try:
+        there = await async_render_document(
+            CAR_PURCHASE, cleaned, document_number=DOCUMENT_NUMBER, signers=signers
+        )
+    finally:
+        rendering.use_render_processes(0)
+    assert there.slots == here.slots and there.page_count == here.page_count
+    text = "".join(page_texts(there.pdf))
+    assert "张三" in text and "李经理" in text
+
+
 def test_sha256_matches(rendered: RenderedDocument) -> None:
     import hashlib
 
