@@ -382,8 +382,15 @@ class FaceStep:
         ]
 
     async def attempts_left(self, ctx: SignerContext) -> int:
-        failed = sum(e["kind"] == "face.failed" for e in await self._history(ctx))
-        return max(0, self.settings.face_max_attempts - failed)
+        return max(0, self._left(await self._history(ctx)))
+
+    def _left(self, history: list[dict[str, Any]]) -> int:
+        """Attempts left: failures count; provider errors only beyond as many again (an
+        outage must not lock the signer out, nor allow unlimited liveness runs)."""
+        limit = self.settings.face_max_attempts
+        failed = sum(e["kind"] == "face.failed" for e in history)
+        errors = sum(e["kind"] == "face.error" for e in history)
+        return limit - failed - max(0, errors - limit)
 
     async def verify(
         self,
@@ -405,7 +412,7 @@ class FaceStep:
                 400,
             )
         history = await self._history(ctx)
-        left = self.settings.face_max_attempts - sum(e["kind"] == "face.failed" for e in history)
+        left = self._left(history)
         if left <= 0:
             return FaceOutcome(False, ["locked"], 0, locked=True)
         reasons: list[str] = []
@@ -456,12 +463,14 @@ class FaceStep:
         detail = self._evidence(ctx, nonce, reasons, assessment, cloud)
         request_id = uuid.uuid4().hex
         if cloud is not None and cloud.error:
-            # No verdict: the nonce is spent, the signer's attempts are not.
+            # No verdict: the nonce is spent, the signer's attempts are not (within limits).
             async with transaction():
                 await append_event(
                     ctx.envelope.id, "face.error", actor=ctx.signer.role, data=detail
                 )
-            return FaceOutcome(False, reasons, left)
+            now_left = self._left([*history, {"kind": "face.error"}])
+            counted = ["busy"] if now_left < left else reasons  # no "not counted" promise
+            return FaceOutcome(False, counted, now_left, locked=now_left <= 0)
         if not passed:
             async with transaction():
                 await append_event(

@@ -473,3 +473,31 @@ async def test_face_as_intent_without_a_claimed_id_matches_locally_even_with_ali
     assert fake_aliyun.calls("ContrastFaceVerify") == []
     passed = (await _events(link, "face.passed"))[-1]["data"]
     assert passed["provider"] == "local" and passed["mode"] == "intent"
+
+
+async def test_provider_errors_are_free_only_up_to_the_attempt_limit(
+    client, auth, outbox, use_settings, fake_aliyun
+):
+    use_settings(
+        face_provider="aliyun",
+        aliyun_access_key_id=ACCESS_KEY_ID,
+        aliyun_access_key_secret=ACCESS_KEY_SECRET,
+        aliyun_cloudauth_endpoint=fake_aliyun.url,
+        aliyun_face_scene_id="1000000006",
+        face_fixed_challenge=footage.CHALLENGE,
+        face_max_attempts=1,
+    )
+    fake_aliyun.scenarios[CONTRACT_ID] = "business_error"
+    link = await _envelope(client, auth, outbox, identity="face")
+    claimed = await client.post(
+        f"{link}/identity",
+        data={"name": "张三", "id_type": "id_card", "id_number": CONTRACT_ID},
+        follow_redirects=False,
+    )
+    assert claimed.status_code == 303
+    first = await _live(client, link, with_reference=False)
+    assert "本次不计入失败次数" in first.text and "还可以再试 1 次" in first.text
+    second = await _live(client, link, with_reference=False)
+    assert 'data-testid="face-locked"' in second.text
+    assert "本次不计入失败次数" not in second.text
+    assert len(fake_aliyun.calls("ContrastFaceVerify")) == 2
