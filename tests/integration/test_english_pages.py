@@ -222,7 +222,11 @@ async def test_the_face_step_in_english(client, auth, outbox) -> None:
     assert all(p.startswith("请") for p in chinese.json()["prompts"])  # zh-CN stays
 
 
-async def test_the_dealer_pages_in_english(client, auth, outbox) -> None:
+async def test_the_dealer_pages_in_english(client, outbox) -> None:
+    from tests.integration.api_org import new_org_auth
+
+    # an organisation of its own: its list holds only this test's agreements
+    auth = await new_org_auth("English Dealer Motors")
     mobile = phone()
     added = await client.post(
         "/api/v1/members",
@@ -305,13 +309,16 @@ async def test_public_pages_and_api_errors_in_english(client, auth) -> None:
         assert not [m for m in english if HAN.search(m)], english
 
 
-async def test_the_reviewers_queue_in_english(client, auth, outbox) -> None:
+async def test_the_reviewers_queue_in_english(client, outbox) -> None:
+    from tests.integration.api_org import new_org_auth
     from tests.integration.test_identity_reviewer_pages import (
         log_in,
         review_id_in,
         waiting_review,
     )
 
+    # an organisation of its own: other tests' decisions (their reasons are data) stay out
+    auth = await new_org_auth("English Review Motors")
     envelope_id, _, _ = await waiting_review(client, auth, outbox, photo((900, 640), "PNG"))
     number = (await client.get(f"/api/v1/envelopes/{envelope_id}", headers=auth)).json()["number"]
     try:
