@@ -167,8 +167,9 @@ def body_from_form(
         stamp_role = ""
     orders: dict[str, int | None] = {role.key: None for role in template.roles}
     if stamp_role:
-        orders = dict(template.default_orders())
-        orders[stamp_role] = max([0, *(o for k, o in orders.items() if k != stamp_role)]) + 1
+        defaults = template.default_orders()
+        others = [order for key, order in defaults.items() if key != stamp_role]
+        orders = {**defaults, stamp_role: max(others, default=0) + 1}
     signers = [
         schemas.SignerIn(role=role.key, name=organisation_name, order=orders[role.key], stamp=True)
         if role.key == stamp_role
