@@ -205,7 +205,7 @@ def signed_data(
         integer(1 if content_type == _DATA else 3),
         set_of(algorithm(SHA256)),
         content_info,
-        *((tlv(0xA0, *certificates),) if certificates else ()),
+        *((tlv(0xA0, *sorted(certificates)),) if certificates else ()),  # a SET OF in DER
         set_of(signer_info),
     )
     return sequence(oid(_SIGNED_DATA), explicit(0, body))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import io
 import itertools
 import time
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -17,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import DummyTimeStamper
 
 from backend.signing import (
@@ -274,3 +277,31 @@ def test_timestamped_signature_reports_the_tsa_time(
     (signature,) = report.signatures
     assert signature.signing_time == stamper.fixed_dt
     assert "TIMESTAMP_TOKEN<INTACT:TRUSTED>" in signature.summary
+
+
+def test_signature_is_canonical_der_with_the_pades_attributes(
+    signed_by_buyer: SignedRevision, ca: CertificateAuthority
+) -> None:
+    """The CMS is written by hand (backend.signing.der): any strict decoder must agree."""
+    reader = PdfFileReader(io.BytesIO(signed_by_buyer.pdf))
+    (embedded,) = reader.embedded_signatures
+    contents = bytes(embedded.sig_object["/Contents"]).rstrip(b"\0")
+    parsed = cms.ContentInfo.load(contents, strict=True)
+
+    assert parsed.dump(force=True) == contents  # DER: one encoding only
+    signer = parsed["content"]["signer_infos"][0]
+    assert [a["type"].native for a in signer["signed_attrs"]] == [
+        "content_type",
+        "message_digest",
+        "signing_certificate_v2",
+    ]  # PAdES: no signing-time attribute; the time comes from the token
+    (token_attribute,) = signer["unsigned_attrs"]
+    assert token_attribute["type"].native == "signature_time_stamp_token"
+    token = token_attribute["values"][0]["content"]
+    imprint = token["encap_content_info"]["content"].parsed["message_imprint"]
+    assert imprint["hashed_message"].native == hashlib.sha256(signer["signature"].native).digest()
+    embedded_serials = {
+        c.chosen["tbs_certificate"]["serial_number"].native
+        for c in parsed["content"]["certificates"]
+    }
+    assert ca.issuing_certificate.serial_number in embedded_serials
