@@ -4,6 +4,10 @@ Signatures are PAdES B-T: the CMS signature carries an RFC 3161 signature timest
 by default from the CA's own time-stamping authority (asked in-process). The timestamp
 proves when the signature existed, so it stays verifiable long after the signer's one-day
 event certificate has expired.
+
+:func:`sign_field` is the one signing path (signers, company seals and their cross-page
+slices, the platform's evidence report): pyHanko's ``PdfCMSEmbedder`` writes the
+incremental update, the CMS and the token are written as DER (:mod:`backend.signing.der`).
 """
 
 from __future__ import annotations
