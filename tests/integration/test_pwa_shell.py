@@ -222,6 +222,32 @@ def test_the_english_catalogue_is_complete() -> None:
     assert not missing
 
 
+def test_every_message_in_the_sources_is_in_the_catalogue() -> None:
+    """What babel.cfg extracts today (templates and N_() in Python) is all translated: a
+    string added without `pybabel extract` / `update` would show in Chinese on English pages."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+    from babel.messages.pofile import read_po
+
+    root = PWA.parent
+    with (root / "babel.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    found = {
+        msgid if isinstance(msgid, str) else msgid[0]
+        for _, _, msgid, _, _ in extract_from_dir(
+            root,
+            method_map,
+            options_map,
+            directory_filter=lambda d: not Path(d).name.startswith((".", "__")),
+        )
+    }
+    assert len(found) > 400  # the templates and the Python messages were read
+    with (PWA / "locale" / "en" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f)
+    untranslated = sorted(m for m in found if not (catalog.get(m) and catalog[m].string))
+    assert not untranslated
+
+
 # -- in-app browsers --
 
 
