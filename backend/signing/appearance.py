@@ -18,7 +18,7 @@ from pathlib import Path
 import pylopdf_fonts_zh_cn
 import uharfbuzz as hb
 from fontTools.ttLib import TTFont
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.content import PdfContent, ResourceType
 from pyhanko.pdf_utils.generic import pdf_name
@@ -46,6 +46,8 @@ _MAX_IMAGE_WIDTH = 800
 _INK_ALPHA = 24
 _INK_LUMA = 200
 _PADDING = 2
+_DARK = [255 if v < _INK_LUMA else 0 for v in range(256)]
+_OPAQUE = [255 if v >= _INK_ALPHA else 0 for v in range(256)]
 
 
 def caption_text(signer_name: str, signed_at: datetime) -> str:
@@ -64,13 +66,12 @@ def handwriting_image(png: bytes) -> Image.Image:
     luma = image.convert("L")
     alpha = image.getchannel("A")
     # Ink = opaque enough and darker than paper; everything else becomes transparent.
-    dark = luma.point(lambda v: 255 if v < _INK_LUMA else 0)
-    opaque = alpha.point(lambda v: 255 if v >= _INK_ALPHA else 0)
-    ink = Image.composite(dark, Image.new("L", image.size, 0), opaque)
+    # Masks are 0 or 255, so multiplying them (x * y / 255) is a logical AND.
+    ink = ImageChops.multiply(luma.point(_DARK), alpha.point(_OPAQUE))
     bbox = ink.getbbox()
     if bbox is None:
         raise InvalidHandwriting("the handwriting image holds no visible stroke")
-    image.putalpha(Image.composite(alpha, Image.new("L", image.size, 0), ink))
+    image.putalpha(ImageChops.multiply(alpha, ink))
     image = image.crop(bbox)
     if image.width > _MAX_IMAGE_WIDTH:
         height = max(1, round(image.height * _MAX_IMAGE_WIDTH / image.width))
