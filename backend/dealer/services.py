@@ -301,7 +301,9 @@ async def export_csv(organisation_id: uuid.UUID, status: str | None, q: str | No
 
 def qr_svg(url: str) -> str:
     """The link as an inline SVG QR code (no JavaScript, no image request)."""
-    return str(segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#111"))
+    # a viewBox and no fixed size: the page's CSS scales the code to a scannable 200 px
+    code = segno.make(url, error="m")
+    return str(code.svg_inline(scale=4, border=2, dark="#111", omitsize=True))
 
 
 def share_links(settings: Settings, signers: list[Signer]) -> list[dict[str, Any]]:
