@@ -231,8 +231,13 @@ def test_identity_face_verify_and_decline_pages_fit_360px(
             _open(page, link + "/identity/bank4")
             page.locator('[name="card"]').fill("6222021234567890120")  # fails the Luhn check
             page.locator('[name="mobile"]').fill("13800138000")
+            live = page.locator('[aria-live="polite"]:has(> #code-block)')
+            live.evaluate("(el) => { el.dataset.kept = 'yes'; }")
             page.get_by_test_id("otp-send").tap()
             expect(page.get_by_test_id("code-error")).to_be_visible()
+            # the answer was swapped in inside a live region that stayed: it is announced
+            expect(live.get_by_test_id("code-error")).to_be_visible()
+            assert live.get_attribute("data-kept") == "yes"
             phone.shot("identity-bank4-error", full_page=True)
             _open(page, server.base_url + "/verify")
             page.get_by_test_id("verify-file").set_input_files(str(pdf))
