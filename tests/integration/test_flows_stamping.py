@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.integration.flows import body, phone
+from tests.integration.flows import body, form_for_test_drive, phone
 from tests.integration.journey import sign_as, wait_for_sms
 from tests.integration.test_flows_dealer import _logged_in
 
@@ -77,16 +77,9 @@ async def test_the_phone_form_adds_the_contract_office_stamp_as_the_last_step(cl
     form = await client.get("/app/new/test-drive")
     assert 'data-testid="stamp-role"' in form.text and '<option value="dealer"' in form.text
     customer = phone()
-    fields = {
-        "signer.customer.name": "王芳", "signer.customer.phone": customer,
-        "stamp_role": "dealer",  # no name or phone for the dealer: the organisation stamps
-        "customer.name": "王芳", "customer.phone": customer,
-        "customer.licence_number": "110105199001011232", "customer.licence_class": "C1",
-        "customer.licence_valid_until": "2032-05-01",
-        "vehicle.model": "比亚迪 汉 EV", "vehicle.plate": "京A·D12345",
-        "drive.date": "2026-12-20", "drive.time": "14:00–14:30",
-        "drive.route": "店内出发—望京街—返回店内", "dealer.name": "演示汽车销售服务有限公司",
-    }  # fmt: skip
+    fields = form_for_test_drive(customer, dealer="")
+    del fields["signer.dealer.name"], fields["signer.dealer.phone"]
+    fields["stamp_role"] = "dealer"  # no name or phone for the dealer: the organisation stamps
     made = await client.post("/app/new/test-drive", data=fields, follow_redirects=False)
     assert made.status_code == 303, made.text
     envelope_id = made.headers["location"].rsplit("/", 1)[1]
