@@ -17,7 +17,7 @@ from piccolo.table import Table
 
 from backend import documents, signing
 from backend.config import Settings
-from backend.database import fetch, transaction, utcnow
+from backend.database import fetch, fetch_point, transaction, utcnow
 from backend.envelopes import milestones, schemas
 from backend.envelopes.tables import DocumentRevision, Envelope, PageImage, Signer
 from backend.errors import AppError, FieldProblem, validation_error
@@ -494,7 +494,7 @@ def _json(data: Any) -> str:
 
 async def envelope_out(envelope_id: uuid.UUID, organisation_id: uuid.UUID) -> schemas.EnvelopeOut:
     # One query on the kept read connection: the envelope and its signers.
-    rows = await fetch(_envelope_sql(), envelope_id, organisation_id)
+    rows = await fetch_point(_envelope_sql(), envelope_id, organisation_id)
     if not rows:
         raise not_found()
     env = _row_object(Envelope, "e.", rows[0])
@@ -502,7 +502,7 @@ async def envelope_out(envelope_id: uuid.UUID, organisation_id: uuid.UUID) -> sc
         from backend.envelopes import lifecycle  # imports this module
 
         await lifecycle.expire(env.id)  # on access, in case the deadline job has not run yet
-        rows = await fetch(_envelope_sql(), envelope_id, organisation_id)
+        rows = await fetch_point(_envelope_sql(), envelope_id, organisation_id)
         env = _row_object(Envelope, "e.", rows[0])
     signers = [_row_object(Signer, "s.", r) for r in rows if r["s.id"] is not None]
     template = documents.get_template(env.template)
@@ -646,7 +646,7 @@ async def context_by_token_hash(token_hash: str, token: str = "") -> SignerConte
     empty, so their links are never revealed)."""
     # One query (every page of the signer's journey starts here): the signer, the
     # envelope, all its signers, the sender's name and the page count.
-    rows = await fetch(_link_sql(), token_hash)
+    rows = await fetch_point(_link_sql(), token_hash)
     if not rows:
         return None
     env = _row_object(Envelope, "e.", rows[0])

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.database import fetch, transaction, utcnow
+from backend.database import fetch_point, transaction, utcnow
 from backend.errors import AppError
 from backend.keys import sha256_hex
 from backend.orgs.tables import ApiKey, Organisation
@@ -97,11 +97,11 @@ async def authenticate(plain_key: str) -> Caller | None:
 
     Keys carry 256 random bits, so an unsalted SHA-256 is as good as a keyed hash and
     needs no per-key salt to find the row. Nothing is cached: a revoked key is refused
-    on its next request. Read on the kept connection (``database.fetch``), so an API
+    on its next request. Read on the kept connection (``database.fetch_point``), so an API
     request opens no connection of its own."""
     if not plain_key.startswith(KEY_PREFIX) or len(plain_key) > 200:
         return None
-    rows = await fetch(_KEY_SQL, sha256_hex(plain_key))
+    rows = await fetch_point(_KEY_SQL, sha256_hex(plain_key))
     if not rows or rows[0]["revoked_at"] is not None:
         return None
     row = rows[0]
