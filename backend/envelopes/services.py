@@ -785,12 +785,13 @@ async def rendered_page(
     return image
 
 
-async def page_image(ctx: SignerContext, index: int) -> bytes:
-    """One page of the current revision as WebP; the last page marks the document as read."""
-    if not 0 <= index < ctx.page_count:
+async def page_image(ctx: SignerContext, index: int, width: int = PAGE_WIDTH) -> bytes:
+    """One page of the current revision as WebP, ``width`` (one of PAGE_WIDTHS) pixels
+    wide; the last page marks the document as read."""
+    if not 0 <= index < ctx.page_count or width not in PAGE_WIDTHS:
         raise not_found()
     image = await rendered_page(
-        ctx.envelope.id, ctx.envelope.current_sha256, index, width=PAGE_WIDTH, format="webp"
+        ctx.envelope.id, ctx.envelope.current_sha256, index, width=width, format="webp"
     )
     if index == ctx.page_count - 1 and ctx.is_turn:
         async with transaction():
