@@ -65,7 +65,9 @@ class MemberApi(Controller):
         return [_member_out(m) for m in await members.list_members(caller.organisation_id)]
 
     @post(
-        urls.API_MEMBERS, status_code=201, summary="Add a member: admin, sender, stamper, reviewer"
+        urls.API_MEMBERS,
+        status_code=201,
+        summary="Add a member: admin, sender, stamper, reviewer, verifier",
     )
     async def add(self, data: schemas.MemberIn, caller: Caller) -> schemas.MemberOut:
         return _member_out(await members.add_member(caller, data.name, data.phone, data.roles))

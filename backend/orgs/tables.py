@@ -24,7 +24,8 @@ class Member(Table, tablename="member"):
     """A person who works for an organisation and logs in on the phone pages with an SMS code.
 
     ``roles`` is a comma list of admin, sender (creates and sends), stamper (may use the
-    organisation's seals) and reviewer (reads everything, changes nothing).
+    organisation's seals), reviewer (reads everything, changes nothing) and verifier (decides
+    manual identity reviews).
     """
 
     id = UUID(primary_key=True)
