@@ -577,8 +577,7 @@ async def current_pdf(envelope_id: uuid.UUID) -> tuple[Envelope, bytes]:
     if env is None:
         raise not_found()
     has_revision = await DocumentRevision.exists().where(
-        (DocumentRevision.envelope == envelope_id)
-        & (DocumentRevision.sha256 == env.current_sha256)
+        (DocumentRevision.envelope == envelope_id) & (DocumentRevision.sha256 == env.current_sha256)
     )
     if not has_revision:
         raise not_found()

@@ -449,8 +449,7 @@ async def envelope_materials(
     events = await chain_events(envelope_id)
     seal = await EnvelopeSeal.objects().where(EnvelopeSeal.envelope == envelope_id).first()
     has_revision = await DocumentRevision.exists().where(
-        (DocumentRevision.envelope == envelope_id)
-        & (DocumentRevision.sha256 == env.current_sha256)
+        (DocumentRevision.envelope == envelope_id) & (DocumentRevision.sha256 == env.current_sha256)
     )
     return Materials(
         envelope_id=str(envelope_id),
