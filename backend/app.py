@@ -442,6 +442,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await open_connections()  # SQLite in WAL mode
+        if settings.face_fixed_challenge:
+            logger.warning(
+                "SIGNLINK_FACE_FIXED_CHALLENGE is set: every face check asks for the same "
+                "actions, so recorded footage can pass. Tests only; unset it in production."
+            )
         app.state.ca = await load_ca(settings)
         app.state.sms = register_background_work(settings)
         lease = timedelta(seconds=settings.job_lease_seconds)
