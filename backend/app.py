@@ -67,6 +67,7 @@ from backend.pki import load_ca
 from backend.verify.controllers import VerifyController
 from backend.webhooks import services as webhooks
 from backend.webhooks.controllers import WebhookApi
+from backend.wechat import JsSdk
 
 logger = logging.getLogger("signlink.http")
 PWA = ROOT / "pwa"
@@ -550,7 +551,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Logging is configure_logging()'s (JSON lines with the request id, written where
         # they happen); Litestar's default would replace it with its own queue handler.
         logging_config=None,
-        state=State({"shell": pwa.ServiceWorker.from_dir(PWA)}),
+        state=State(
+            {
+                "shell": pwa.ServiceWorker.from_dir(PWA),
+                # the share page's WeChat JS-SDK configuration; None without an Official Account
+                "wechat": JsSdk.from_settings(settings),
+            }
+        ),
         request_max_body_size=2_000_000,
         debug=False,
     )

@@ -205,6 +205,20 @@ class Settings:
         "'auto', 'path' (MinIO and most local servers) or 'virtual' (Aliyun OSS).", "auto"
     )
 
+    wechat_app_id: str = _doc(
+        "WeChat Official Account AppID for the JS-SDK share card of /p/ pages (their domain "
+        "must be a JS safe domain of the account). Empty: no JS-SDK, og: tags only.",
+        "",
+    )
+    wechat_app_secret: str = _doc(
+        "WeChat Official Account AppSecret (from a secret store); needed with the AppID.", ""
+    )
+    wechat_api_base: str = _doc(
+        "WeChat API base URL (access token and jsapi_ticket), or a test server's URL.",
+        "https://api.weixin.qq.com",
+    )
+    wechat_timeout_seconds: float = _doc("Timeout of one WeChat API call, in seconds.", 5.0)
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)

@@ -38,6 +38,18 @@ SMS = Counter(
     "signlink_sms_total", "SMS sent through a provider, by outcome", ["provider", "outcome"]
 )
 SMS_SECONDS = Histogram("signlink_sms_seconds", "Time the SMS provider took", ["provider"])
+WECHAT_CALLS = Counter(
+    "signlink_wechat_calls_total",
+    "Calls to the WeChat API (token, getticket), by outcome: ok, refused (a non-zero "
+    "errcode), unavailable (timeout, HTTP error, not the documented answer)",
+    ["call", "outcome"],
+)
+WECHAT_SHARE_PAGES = Counter(
+    "signlink_wechat_share_pages_total",
+    "Share pages rendered with a WeChat JS-SDK configuration (configured) or without one "
+    "because no jsapi_ticket could be had (unavailable)",
+    ["outcome"],
+)
 
 
 class InstrumentedSms:

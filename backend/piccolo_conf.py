@@ -32,5 +32,6 @@ APP_REGISTRY = AppRegistry(
         "backend.webhooks.piccolo_app",
         "backend.idempotency.piccolo_app",
         "backend.revocation.piccolo_app",
+        "backend.wechat.piccolo_app",
     ]
 )

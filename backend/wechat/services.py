@@ -1,0 +1,231 @@
+"""The jsapi_ticket shared by every app process, and the wx.config of one page."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from backend.config import Settings
+from backend.database import utcnow
+from backend.metrics import WECHAT_SHARE_PAGES
+from backend.wechat.client import Issued, WeChatClient, WeChatError
+from backend.wechat.tables import WeChatCredential
+
+logger = logging.getLogger("signlink.wechat")
+
+# Refresh this long before WeChat's expiry, so a page never signs with a dying ticket.
+REFRESH_MARGIN = timedelta(minutes=5)
+JS_API_LIST = ("updateAppMessageShareData", "updateTimelineShareData")
+# How often a process that waits for another one's refresh looks at the row again.
+_POLL_SECONDS = 0.1
+
+
+def signature(jsapi_ticket: str, noncestr: str, timestamp: int | str, url: str) -> str:
+    """JS-SDK signature (WeChat JS-SDK documentation, appendix 1): SHA-1 of the four fields
+    sorted by name, ``key=value`` joined by ``&``, raw values, the URL without its fragment."""
+    fields = {
+        "jsapi_ticket": jsapi_ticket,
+        "noncestr": noncestr,
+        "timestamp": str(timestamp),
+        "url": url.split("#", 1)[0],
+    }
+    text = "&".join(f"{key}={value}" for key, value in sorted(fields.items()))
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ShareConfig:
+    """What ``wx.config`` needs for one page URL."""
+
+    app_id: str
+    timestamp: int
+    nonce_str: str
+    signature: str
+
+    def wx_config(self) -> dict[str, Any]:
+        return {
+            "appId": self.app_id,
+            "timestamp": self.timestamp,
+            "nonceStr": self.nonce_str,
+            "signature": self.signature,
+            "jsApiList": list(JS_API_LIST),
+        }
+
+
+class JsapiTickets:
+    """The current jsapi_ticket of one Official Account.
+
+    Kept in this process until shortly before it expires (a share page costs no query),
+    and in the ``wechat_credential`` row for every other process. When the row's ticket is
+    due, one process claims the refresh with a conditional UPDATE (PostgreSQL locks the row
+    and re-checks the condition; SQLite runs one writer at a time), asks WeChat, and writes
+    the new access token and ticket back; the others keep using the old ticket while it is
+    still valid, or wait for the new one. Within a process an asyncio lock makes concurrent
+    pages wait for one look-up.
+    """
+
+    def __init__(
+        self,
+        client: WeChatClient,
+        *,
+        margin: timedelta = REFRESH_MARGIN,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.client = client
+        self.app_id = client.app_id
+        self.margin = margin
+        self.now = now
+        # Three calls at most (token, getticket, and both again after an invalid token).
+        self.lease = timedelta(seconds=4 * float(client.timeout.read or 5.0) + 5)
+        self._cached: tuple[str, datetime] | None = None
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    def _fresh(self, expires_at: datetime | None) -> bool:
+        return expires_at is not None and self.now() < expires_at - self.margin
+
+    async def ticket(self) -> str:
+        """The ticket to sign pages with; raises :class:`WeChatError` if there is none."""
+        if self._cached and self._fresh(self._cached[1]):
+            return self._cached[0]
+        async with self._lock():
+            if self._cached and self._fresh(self._cached[1]):
+                return self._cached[0]
+            value, expires_at = await self._shared()
+            self._cached = (value, expires_at)
+            return value
+
+    async def _shared(self) -> tuple[str, datetime]:
+        give_up = time.monotonic() + self.lease.total_seconds()
+        while True:
+            row, claimed = await self._claim()
+            if claimed:
+                return await self._refresh(row)
+            ticket, expires_at = row["jsapi_ticket"], row["jsapi_ticket_expires_at"]
+            if ticket and expires_at is not None and self.now() < expires_at:
+                # Fresh, or due but still valid while another process refreshes it.
+                return ticket, expires_at
+            if time.monotonic() > give_up:
+                raise WeChatError("getticket", 0, "another process's refresh did not finish")
+            await asyncio.sleep(_POLL_SECONDS)
+
+    async def _claim(self) -> tuple[dict[str, Any], bool]:
+        """The row, and whether this process is now the one to refresh it."""
+        now = self.now()
+        rows = await WeChatCredential.select().where(WeChatCredential.app_id == self.app_id)
+        if not rows:
+            await WeChatCredential.insert(
+                WeChatCredential(app_id=self.app_id, updated_at=now)
+            ).on_conflict(action="DO NOTHING")
+        elif self._fresh(rows[0]["jsapi_ticket_expires_at"]) and rows[0]["jsapi_ticket"]:
+            return rows[0], False
+        due = WeChatCredential.jsapi_ticket_expires_at.is_null() | (
+            WeChatCredential.jsapi_ticket_expires_at <= now + self.margin
+        )
+        free = WeChatCredential.refreshing_until.is_null() | (
+            WeChatCredential.refreshing_until < now
+        )
+        won = (
+            await WeChatCredential.update({WeChatCredential.refreshing_until: now + self.lease})
+            .where((WeChatCredential.app_id == self.app_id) & due & free)
+            .returning(*WeChatCredential.all_columns())
+        )
+        if won:
+            return won[0], True
+        rows = await WeChatCredential.select().where(WeChatCredential.app_id == self.app_id)
+        return rows[0], False
+
+    async def _refresh(self, row: dict[str, Any]) -> tuple[str, datetime]:
+        """Ask WeChat (this process holds the claim); always write back what was learnt."""
+        changes: dict[Any, Any] = {WeChatCredential.refreshing_until: None}
+        token = row["access_token"] if self._fresh(row["access_token_expires_at"]) else ""
+
+        async def new_token() -> str:
+            issued = await self.client.access_token()
+            # Saved even if the ticket then fails: this token has replaced the old one.
+            changes[WeChatCredential.access_token] = issued.value
+            changes[WeChatCredential.access_token_expires_at] = self._expiry(issued)
+            return issued.value
+
+        try:
+            if not token:
+                token = await new_token()
+            try:
+                ticket = await self.client.jsapi_ticket(token)
+            except WeChatError as exc:
+                if not exc.invalid_token or WeChatCredential.access_token in changes:
+                    raise
+                # Someone else (another system with the same AppID) replaced our token.
+                ticket = await self.client.jsapi_ticket(await new_token())
+            expires_at = self._expiry(ticket)
+            changes[WeChatCredential.jsapi_ticket] = ticket.value
+            changes[WeChatCredential.jsapi_ticket_expires_at] = expires_at
+            return ticket.value, expires_at
+        finally:
+            changes[WeChatCredential.updated_at] = self.now()
+            await WeChatCredential.update(changes).where(WeChatCredential.app_id == self.app_id)
+
+    def _expiry(self, issued: Issued) -> datetime:
+        return self.now() + timedelta(seconds=issued.expires_in)
+
+
+class JsSdk:
+    """The WeChat JS-SDK configuration of share pages for one Official Account."""
+
+    def __init__(self, tickets: JsapiTickets) -> None:
+        self.tickets = tickets
+        self.app_id = tickets.app_id
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JsSdk | None:
+        """None unless both the AppID and the AppSecret are set."""
+        if not (settings.wechat_app_id and settings.wechat_app_secret):
+            return None
+        client = WeChatClient(
+            settings.wechat_api_base,
+            settings.wechat_app_id,
+            settings.wechat_app_secret,
+            settings.wechat_timeout_seconds,
+        )
+        return cls(JsapiTickets(client))
+
+    async def share_config(self, url: str) -> ShareConfig | None:
+        """The signed configuration for the page at ``url`` (exactly as the browser has
+        it), or None if WeChat cannot be asked now: the page then goes out with its og:
+        tags only, and this is logged and counted."""
+        try:
+            ticket = await self.tickets.ticket()
+        except WeChatError as exc:
+            logger.warning(
+                "no WeChat jsapi_ticket: share page without JS-SDK configuration",
+                extra={"fields": {"call": exc.call, "errcode": exc.errcode, "errmsg": exc.errmsg}},
+            )
+            WECHAT_SHARE_PAGES.labels("unavailable").inc()
+            return None
+        except Exception as exc:  # the database, say: the page still renders
+            logger.warning(
+                "no WeChat jsapi_ticket: share page without JS-SDK configuration",
+                extra={"fields": {"error": type(exc).__name__}},
+            )
+            WECHAT_SHARE_PAGES.labels("unavailable").inc()
+            return None
+        timestamp = int(self.tickets.now().timestamp())
+        nonce = secrets.token_hex(8)
+        WECHAT_SHARE_PAGES.labels("configured").inc()
+        return ShareConfig(self.app_id, timestamp, nonce, signature(ticket, nonce, timestamp, url))
