@@ -25,6 +25,7 @@ from backend.keys import sha256_hex
 from backend.orgs import members
 from backend.orgs.members import SESSION_COOKIE, MemberContext
 from backend.orgs.services import Caller
+from backend.wechat import JsSdk
 
 FormBody = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 # Repeated keys (checkboxes) arrive as lists.
@@ -398,11 +399,19 @@ class SharePages(Controller):
     include_in_schema = False
 
     @get(urls.SHARE)
-    async def share(self, token: str, settings: Settings) -> Template:
+    async def share(
+        self, token: str, request: Request[Any, Any, Any], settings: Settings
+    ) -> Template:
         ctx = await envelopes.resolve_link(token)
         if ctx is None:
             raise AppError("link_invalid", "链接无效或已过期", "This link is invalid.", 404)
-        deadline = ctx.envelope.expires_at.astimezone(envelopes.messages.CHINA)
+        card = services.share_card(settings, token, ctx.envelope, ctx.signer, ctx.sender)
+        wechat: JsSdk | None = request.app.state.get("wechat")
+        # WeChat signs the address the browser shows (its own ?from=... included), which
+        # behind a proxy is the public URL, not the one this process was asked for.
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        page_url = f"{settings.public_url}{request.url.path}" + (f"?{query}" if query else "")
+        wx = await wechat.share_config(page_url) if wechat is not None else None
         return Template(
             "pages/dealer/share.html",
             context={
@@ -410,14 +419,11 @@ class SharePages(Controller):
                 "env": ctx.envelope,
                 "signer": ctx.signer,
                 "token": token,
-                "title": N_("《%(title)s》待%(name)s签署")
-                % {"title": ctx.envelope.title, "name": ctx.signer.name},
-                "description": N_(
-                    "%(sender)s邀请您在线签署，%(month)s月%(day)s日前有效。点击查看合同并签名。"
-                )
-                % {"sender": ctx.sender, "month": deadline.month, "day": deadline.day},
-                "image": f"{settings.public_url}/p/{token}/thumb.jpg",
-                "url": f"{settings.public_url}/p/{token}",
+                "title": card["title"],
+                "description": card["desc"],
+                "image": card["imgUrl"],
+                "url": card["link"],
+                "wx_share": {"config": wx.wx_config(), "share": card} if wx else None,
             },
         )
 

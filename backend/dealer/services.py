@@ -306,6 +306,25 @@ def qr_svg(url: str) -> str:
     return str(code.svg_inline(scale=4, border=2, dark="#111", omitsize=True))
 
 
+def share_card(
+    settings: Settings, token: str, envelope: Envelope, signer: Signer, sender: str
+) -> dict[str, str]:
+    """What a chat app shows for a share link: title, description, link and picture, in
+    the page's language. The pattern is translated before it is filled in, so the title
+    and the names stay as they were typed."""
+    deadline = envelope.expires_at.astimezone(CHINA)
+    title = i18n.gettext(N_("《%(title)s》待%(name)s签署"))
+    desc = i18n.gettext(
+        N_("%(sender)s邀请您在线签署，%(month)s月%(day)s日前有效。点击查看合同并签名。")
+    )
+    return {
+        "title": title % {"title": envelope.title, "name": signer.name},
+        "desc": desc % {"sender": sender, "month": deadline.month, "day": deadline.day},
+        "link": f"{settings.public_url}/p/{token}",
+        "imgUrl": f"{settings.public_url}/p/{token}/thumb.jpg",
+    }
+
+
 def share_links(settings: Settings, signers: list[Signer]) -> list[dict[str, Any]]:
     links = []
     for s in signers:
