@@ -157,8 +157,10 @@ def translate(message: object) -> str:
     """A message made in Python (marked with :func:`N_`), in the page's language.
 
     Unknown text (data such as names, or a message already in English) comes back as it is,
-    and so does markup (already translated by the template). An error (``AppError``) is
-    looked up by its Chinese message, falling back to its own ``message_en``.
+    and so does markup (already translated by the template). An error (``AppError``,
+    ``FieldProblem``) is looked up by its exact Chinese message, else it gives its own
+    ``message_en``; only text without an English of its own is matched against the
+    parameterised msgids.
     """
     if hasattr(message, "__html__"):
         return message  # type: ignore[return-value]
@@ -168,10 +170,14 @@ def translate(message: object) -> str:
     catalogue = _translations.get(lang)
     if catalogue is None or not _HAN.search(text):
         return text
+    if isinstance(english, str) and english:
+        # An error carries its author's English for exactly this text: better than a
+        # catalogue pattern that happens to match it ("请填写车辆总价款（元）" is not
+        # "%(name)s（%(role)s）" filled in).
+        found = catalogue.gettext(text)
+        return found if found != text else english
     found = _lookup(catalogue, _patterns.get(lang, ()), text)
-    if found is None:
-        return english if isinstance(english, str) and english else text
-    return found
+    return text if found is None else found
 
 
 def _lookup(

@@ -361,7 +361,8 @@ class DealerPages(Controller):
             await members.send_stamp_code(ctx, len(chosen), settings, request.app.state.sms)
             return await self._stamps(ctx, settings, code_sent=True, chosen=chosen)
         except AppError as exc:
-            return await self._stamps(ctx, settings, error=exc.message, chosen=chosen)
+            message = i18n.translate(exc.fields[0] if exc.fields else exc)
+            return await self._stamps(ctx, settings, error=message, chosen=chosen)
 
     @post(urls.STAMPS, status_code=200)
     async def stamp(
@@ -381,9 +382,10 @@ class DealerPages(Controller):
                 request.app.state.ca,
             )
         except (AppError, ValueError) as exc:
-            message = exc.message if isinstance(exc, AppError) else "请选择印章和合同。"
-            if isinstance(exc, AppError) and exc.fields:
-                message = exc.fields[0].message
+            if isinstance(exc, AppError):
+                message = i18n.translate(exc.fields[0] if exc.fields else exc)
+            else:
+                message = i18n.translate(N_("请选择印章和合同。"))
             return await self._stamps(ctx, settings, error=message, code_sent=True, chosen=chosen)
         return await self._stamps(ctx, settings, result=result)
 

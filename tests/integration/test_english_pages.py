@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from html.parser import HTMLParser
 from typing import Any
 
@@ -331,5 +332,62 @@ async def test_the_reviewers_queue_in_english(client, outbox) -> None:
             f"/app/reviews/{review_id}/decision", data={"decision": "maybe"}, headers=EN
         )
         assert_english(unclear, "neither approve nor reject")
+    finally:
+        client.cookies.clear()
+
+
+async def test_the_create_forms_and_the_stamping_step_in_english(client, outbox) -> None:
+    from backend import documents
+    from tests.integration.api_org import new_org_auth
+
+    auth = await new_org_auth("English Stamping Motors")
+    seal = await client.post("/api/v1/seals", json={"name": "Contract Seal"}, headers=auth)
+    assert seal.status_code == 201, seal.text
+    mobile = phone()
+    added = await client.post(
+        "/api/v1/members",
+        json={"name": "李经理", "phone": mobile, "roles": ["sender", "stamper"]},
+        headers=auth,
+    )
+    assert added.status_code == 201, added.text
+    try:
+        await client.post("/app/login/code", data={"phone": mobile}, headers=EN)
+        code = re.search(r"登录验证码为(\d{6})", outbox.last(mobile)["text"])
+        assert code
+        await client.post("/app/login", data={"phone": mobile, "code": code.group(1)})
+        for template in documents.list_templates():
+            path = f"/app/new/{template.key}"
+            form = await client.get(path, headers=EN)
+            assert_english(form, path)
+            sealed = [role.key for role in template.roles if role.seal]
+            assert ('data-testid="stamp-role"' in form.text) == bool(sealed), path
+            if sealed:
+                assert "Our organisation’s seal" in form.text
+            # Nothing filled in but the stamping step: every required field says so.
+            empty = await client.post(
+                path, data={"stamp_role": sealed[-1] if sealed else ""}, headers=EN
+            )
+            assert empty.status_code == 400
+            assert_english(empty, f"{path} with nothing filled in")
+
+        # The dealer's organisation stamps last instead of a person signing by SMS.
+        customer = phone()
+        fields = form_for_test_drive(customer, dealer="")
+        del fields["signer.dealer.name"], fields["signer.dealer.phone"]
+        made = await client.post(
+            "/app/new/test-drive", data={**fields, "stamp_role": "dealer"}, headers=EN
+        )
+        assert made.status_code in (200, 303), made.text
+        assert_english(await client.get("/app/stamps", headers=EN), "stamps")
+        no_seal = await client.post("/app/stamps", data={"code": "123456"}, headers=EN)
+        assert "Choose a seal and at least one agreement." in no_seal.text
+        assert_english(no_seal, "stamping without a seal")
+        other = await client.post(
+            "/app/stamps",
+            data={"seal": seal.json()["id"], "envelope": str(uuid.uuid4()), "code": "123456"},
+            headers=EN,
+        )
+        assert 'data-testid="stamp-error"' in other.text
+        assert_english(other, "stamping something that is not waiting for the seal")
     finally:
         client.cookies.clear()

@@ -52,6 +52,14 @@ def test_an_error_falls_back_to_its_own_english(english: None) -> None:
     assert i18n.translate(unknown) == "A note of its own."
 
 
+def test_an_error_is_not_mistaken_for_a_pattern_it_happens_to_match(english: None) -> None:
+    from backend.errors import FieldProblem
+
+    # "%(name)s（%(role)s）" would match and leave "请填写车辆总价款 (元)" half translated.
+    missing = FieldProblem("price", "请填写车辆总价款（元）", "Total price (yuan) is required")
+    assert i18n.translate(missing) == "Total price (yuan) is required"
+
+
 def test_chinese_pages_keep_the_source_text() -> None:
     i18n.load_catalogues(LOCALE)
     assert i18n.current() == "zh-CN"
