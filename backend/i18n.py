@@ -174,8 +174,8 @@ def translate(message: object) -> str:
         # An error carries its author's English for exactly this text: better than a
         # catalogue pattern that happens to match it ("请填写车辆总价款（元）" is not
         # "%(name)s（%(role)s）" filled in).
-        found = catalogue.gettext(text)
-        return found if found != text else english
+        exact = catalogue.gettext(text)
+        return exact if exact != text else english
     found = _lookup(catalogue, _patterns.get(lang, ()), text)
     return text if found is None else found
 
