@@ -23,6 +23,9 @@ logger = logging.getLogger("signlink.wechat")
 
 # Refresh this long before WeChat's expiry, so a page never signs with a dying ticket.
 REFRESH_MARGIN = timedelta(minutes=5)
+# After a failed look-up this process does not ask again for a while: WeChat allows only
+# 2000 token calls a day, and a wrong secret must not spend them one share page at a time.
+RETRY_AFTER = timedelta(seconds=60)
 JS_API_LIST = ("updateAppMessageShareData", "updateTimelineShareData")
 # How often a process that waits for another one's refresh looks at the row again.
 _POLL_SECONDS = 0.1
@@ -69,7 +72,7 @@ class JsapiTickets:
     and re-checks the condition; SQLite runs one writer at a time), asks WeChat, and writes
     the new access token and ticket back; the others keep using the old ticket while it is
     still valid, or wait for the new one. Within a process an asyncio lock makes concurrent
-    pages wait for one look-up.
+    pages wait for one look-up, and a failed look-up is not repeated for ``retry_after``.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class JsapiTickets:
         client: WeChatClient,
         *,
         margin: timedelta = REFRESH_MARGIN,
+        retry_after: timedelta = RETRY_AFTER,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.client = client
@@ -85,7 +89,9 @@ class JsapiTickets:
         self.now = now
         # Three calls at most (token, getticket, and both again after an invalid token).
         self.lease = timedelta(seconds=4 * float(client.timeout.read or 5.0) + 5)
+        self.retry_after = retry_after
         self._cached: tuple[str, datetime] | None = None
+        self._failed: tuple[WeChatError, datetime] | None = None
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
@@ -107,8 +113,15 @@ class JsapiTickets:
         async with self._lock():
             if self._cached and self._fresh(self._cached[1]):
                 return self._cached[0]
-            value, expires_at = await self._shared()
-            self._cached = (value, expires_at)
+            if self._failed and self.now() < self._failed[1]:
+                failed = self._failed[0]
+                raise WeChatError(failed.call, failed.errcode, failed.errmsg)
+            try:
+                value, expires_at = await self._shared()
+            except WeChatError as exc:
+                self._failed = (exc, self.now() + self.retry_after)
+                raise
+            self._cached, self._failed = (value, expires_at), None
             return value
 
     async def _shared(self) -> tuple[str, datetime]:

@@ -173,6 +173,22 @@ async def test_an_invalid_token_is_replaced_once(fake, migrated) -> None:
     assert row.refreshing_until is None
 
 
+async def test_a_refusal_is_not_asked_again_for_a_minute(fake, migrated) -> None:
+    clock = [utcnow()]
+    wrong = process(fake, secret="wrong-secret", now=lambda: clock[0])
+    for _ in range(3):  # three share pages in a row
+        with pytest.raises(WeChatError) as refused:
+            await wrong.ticket()
+        assert refused.value.errcode == 40125
+    assert fake.calls == {"token": 1}  # WeChat allows 2000 token calls a day
+    clock[0] += timedelta(seconds=61)
+    with pytest.raises(WeChatError):
+        await wrong.ticket()
+    assert fake.calls == {"token": 2}
+    row = await WeChatCredential.objects().where(WeChatCredential.app_id == fake.app_id).first()
+    assert row is not None and row.refreshing_until is None  # free for the next try
+
+
 # ---------------------------------------------------------------- the page
 
 
@@ -223,6 +239,7 @@ async def test_without_a_ticket_the_page_still_has_its_og_card(
     page = await client.get(share_path)
     assert page.status_code == 200
     assert wx_share(page.text) is None and "jweixin" not in page.text
+    assert fake.calls == {"token": 1}
     assert meta(page.text, "og:title") == "《汽车买卖合同》待张三签署"
     assert meta(page.text, "og:image").endswith(f"{share_path}/thumb.jpg")
     assert WECHAT_SHARE_PAGES.labels("unavailable")._value.get() == before + 1
