@@ -52,6 +52,7 @@ from backend.envelopes.services import PAGE_WIDTHS, register_jobs
 from backend.errors import AppError, FieldProblem, validation_error
 from backend.evidence import services as evidence
 from backend.evidence.controllers import EvidenceApi
+from backend.http_metrics import RequestMetricsMiddleware
 from backend.idempotency.middleware import IdempotencyMiddleware
 from backend.identity.controllers import IdentityPages, IdentityReviewApi, ReviewerPages
 from backend.identity.face_step import FaceStepPages
@@ -60,7 +61,7 @@ from backend.logging_setup import configure_logging, request_id_var
 from backend.metrics import InstrumentedSms
 from backend.notify.messages import CHINA
 from backend.notify.sms import SmsProvider, get_sms_provider
-from backend.operations import metrics, prometheus_config, readyz
+from backend.operations import metrics, readyz
 from backend.orgs.controllers import ApiKeyApi, MemberApi
 from backend.orgs.services import Caller, authenticate
 from backend.pki import load_ca
@@ -544,7 +545,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             RequestContextMiddleware,
             i18n.LocaleMiddleware,
-            prometheus_config().middleware,
+            RequestMetricsMiddleware,
             IdempotencyMiddleware,
         ],
         lifespan=[lifespan],

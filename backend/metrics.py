@@ -1,4 +1,4 @@
-"""Prometheus metrics of the domains (HTTP request metrics come from Litestar's plugin).
+"""Prometheus metrics of the domains (HTTP request metrics: ``backend/http_metrics.py``).
 
 Several server processes (``uvicorn --workers N``, ``python -m backend.jobs`` workers on
 the same host): set ``PROMETHEUS_MULTIPROC_DIR`` to a folder that is empty when the

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from backend.jobs.services import queue_depth
@@ -53,16 +52,6 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(
         {"status": "ready" if ready else "not_ready", "checks": checks},
         status_code=200 if ready else 503,
-    )
-
-
-def prometheus_config() -> PrometheusConfig:
-    return PrometheusConfig(
-        app_name="signlink",
-        prefix="signlink",
-        group_path=True,  # label by route template, never by a path holding a token
-        exclude_unhandled_paths=True,
-        exclude=["^/metrics", "^/static/"],
     )
 
 

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from backend import documents
 from backend.config import Settings
-from backend.envelopes import listing, schemas, services, urls
+from backend.envelopes import listing, page_cache, schemas, services, urls
 from backend.envelopes.services import SignerContext
 from backend.errors import AppError
 from backend.orgs.services import Caller
@@ -161,14 +161,16 @@ def page_image_response(image: bytes) -> Response[bytes]:
 class SignerPages(Controller):
     include_in_schema = False
 
-    @get(urls.SIGN_LINK)
+    @get(urls.SIGN_LINK, middleware=[page_cache.LandingPageCache])
     async def open_link(self, token: str, request: Request[Any, Any, Any]) -> Template | Redirect:
-        ctx = await _context(token)
+        ctx = page_cache.context(request.scope, token) or await _context(token)
         if ctx.signer.status == "signed":
             return Redirect(path=urls.link(token, "/done"))
-        if ctx.is_turn:
+        if ctx.is_turn and ctx.signer.viewed_at is None:
             client = request.client.host if request.client else ""
             await services.record_view(ctx, client, request.headers.get("user-agent", ""))
+        else:  # nothing written: the same rows give the same page
+            page_cache.mark_cacheable(request.scope)
         return Template("pages/signing/read.html", context=_page_vars(ctx))
 
     @get(urls.SIGN_PAGE_IMAGE)

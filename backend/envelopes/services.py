@@ -9,7 +9,7 @@ import logging
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,7 +17,15 @@ from piccolo.table import Table
 
 from backend import documents, signing
 from backend.config import Settings
-from backend.database import fetch, fetch_point, transaction, utcnow
+from backend.database import (
+    convert_stored,
+    fetch,
+    fetch_point,
+    fetch_point_raw,
+    stored_converters,
+    transaction,
+    utcnow,
+)
 from backend.envelopes import milestones, schemas
 from backend.envelopes.tables import DocumentRevision, Envelope, PageImage, Signer
 from backend.errors import AppError, FieldProblem, validation_error
@@ -604,6 +612,8 @@ class SignerContext:
     signers: list[Signer]
     sender: str
     page_count: int
+    # The rows the context was made from (one query): what a rendered page depends on.
+    rows: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def is_turn(self) -> bool:
@@ -643,9 +653,59 @@ async def context_by_token_hash(token_hash: str, token: str = "") -> SignerConte
     """:func:`resolve_link` for a signer known by the stored hash of their link token
     (batch signing reaches the same person's other envelopes this way; ``token`` stays
     empty, so their links are never revealed)."""
-    # One query (every page of the signer's journey starts here): the signer, the
-    # envelope, all its signers, the sender's name and the page count.
-    rows = await fetch_point(_link_sql(), token_hash)
+    return context_from_rows(await link_rows(token_hash), token)
+
+
+async def link_rows(token_hash: str) -> list[dict[str, Any]]:
+    """One query (every page of the signer's journey starts here): the signer, the
+    envelope, all its signers, the sender's name and the page count."""
+    return await fetch_point(_link_sql(), token_hash)
+
+
+def link_rows_stored(token_hash: str) -> tuple[list[str], list[tuple[Any, ...]]] | None:
+    """:func:`link_rows` as stored (SQLite, outside a transaction; else None): names and
+    row tuples, cheap to compare (``page_cache``); :func:`convert_link_rows` gives what
+    :func:`link_rows` would have returned for them."""
+    return fetch_point_raw(_link_sql(), token_hash)
+
+
+def stored_expiry(names: list[str], stored: list[tuple[Any, ...]]) -> datetime:
+    """The envelope's deadline from :func:`link_rows_stored`'s first row."""
+    index = names.index("e.expires_at")
+    return convert_stored(stored[0][index], _link_converters(tuple(names))[index])  # type: ignore[no-any-return]
+
+
+def convert_link_rows(names: list[str], stored: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    converters = _link_converters(tuple(names))
+    return [
+        {
+            name: convert_stored(value, conv)
+            for name, value, conv in zip(names, row, converters, strict=True)
+        }
+        for row in stored
+    ]
+
+
+@functools.cache
+def _link_converters(names: tuple[str, ...]) -> list[Any]:
+    """Per result column of :func:`_link_sql`: the converter of the table column it reads
+    (``me`` is a signer id; ``sender`` and ``page_count`` are computed: none)."""
+    tables: dict[str, type[Table]] = {"s": Signer, "e": Envelope, "me": Signer}
+    found: list[Any] = []
+    for name in names:
+        alias, _, field_name = name.partition(".")
+        table = tables.get(alias)
+        if table is None:
+            found.append(None)
+            continue
+        column = table._meta.get_column_by_name(field_name or "id")
+        converters = stored_converters(table._meta.tablename)
+        found.append(converters.get(column._meta.db_column_name))
+    return found
+
+
+def context_from_rows(rows: list[dict[str, Any]], token: str) -> SignerContext | None:
+    """The context :func:`link_rows` describe, or None for a dead link."""
     if not rows:
         return None
     env = _row_object(Envelope, "e.", rows[0])
@@ -663,6 +723,7 @@ async def context_by_token_hash(token_hash: str, token: str = "") -> SignerConte
         signers=[_row_object(Signer, "s.", r) for r in rows],
         sender=rows[0]["sender"] or "",
         page_count=rows[0]["page_count"] or 0,
+        rows=rows,
     )
 
 
