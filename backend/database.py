@@ -88,11 +88,19 @@ async def _sqlite_reader(db: SQLiteEngine) -> aiosqlite.Connection:
     return conn
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The read pool's connections only ever run single read-only statements (no
+    advisory locks, LISTEN, cursors or SET), so there is no session state to reset: skip
+    asyncpg's default reset, a second round trip to the server for every query."""
+
+
 async def _pg_pool(db: PostgresEngine) -> asyncpg.Pool:
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
     if pool is None:
-        pool = await asyncpg.create_pool(**db.config, min_size=1, max_size=8)
+        pool = await asyncpg.create_pool(
+            **db.config, min_size=1, max_size=8, reset=_keep_session
+        )
         if (raced := _pools.get(loop)) is not None:
             await pool.close()
             return raced

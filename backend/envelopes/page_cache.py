@@ -6,10 +6,12 @@ rendering the same HTML again: the page is a pure function of the link's databas
 query, :func:`services.link_rows`), the page's language, and whether the deadline has
 passed. :class:`LandingPageCache` wraps that one route handler:
 
-- every request still runs that query; the key is a digest of the rows, the token, the
+- every request still reads those rows; the key is a digest of them, the token, the
   language and the deadline flag, so a state change anywhere (a signature, a decline, a
   void, a reminder that touches the signer row, another process's write) gives a new key
-  and the page is rendered again -- there is nothing to invalidate and no time-to-live;
+  and the page is rendered again -- there is nothing to invalidate and no time-to-live.
+  On SQLite the rows are read as stored and converted to Python values only on a miss;
+  on PostgreSQL the server returns an MD5 of the rows' text forms instead of the rows;
 - the handler decides what may be kept: it names the key of the rows *it* rendered from
   (``scope["state"][STATE_KEY]``) only for a plain 200 page whose request wrote nothing
   (the first view records ``signer.viewed`` and is never served from here), so a state
@@ -48,8 +50,8 @@ Headers = list[tuple[bytes, bytes]]
 
 def page_key(token: str, rows: Any, expires_at: datetime) -> bytes:
     """What the landing page shows depends on exactly this: the link's rows (as stored on
-    SQLite, as read on PostgreSQL), the token (it is in the page's links), the language
-    and whether the deadline has passed."""
+    SQLite; on PostgreSQL the server's digest of them), the token (it is in the page's
+    links), the language and whether the deadline has passed."""
     material = repr((token, i18n.current(), utcnow() > expires_at, rows)).encode()
     return hashlib.blake2b(material, digest_size=20).digest()
 
@@ -123,7 +125,6 @@ class LandingPageCache:
             await self.app(scope, receive, send)
             return
         token_hash = sha256_hex(token)
-        rows: list[dict[str, Any]] | None = None
         stored = services.link_rows_stored(token_hash)
         if stored is not None:  # SQLite: compare stored values, convert only on a miss
             names, values = stored
@@ -131,12 +132,12 @@ class LandingPageCache:
                 await self.app(scope, receive, send)  # the handler's "link invalid"
                 return
             key = page_key(token, values, services.stored_expiry(names, values))
-        else:
-            rows = await services.link_rows(token_hash)
-            if not rows:
+        else:  # PostgreSQL: the server's digest of the same rows
+            found = await services.link_digest(token_hash)
+            if found is None:
                 await self.app(scope, receive, send)
                 return
-            key = page_key(token, rows, rows[0]["e.expires_at"])
+            key = page_key(token, found[0], found[1])
         kept = pages.get(key)
         if kept is not None:
             headers, body = kept
@@ -148,8 +149,14 @@ class LandingPageCache:
             await send(start)
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
-        if rows is None:
+        if stored is not None:
             rows = services.convert_link_rows(names, values)
+        else:  # the rows to render and their digest, from one statement
+            rows, digest = await services.link_rows_digest(token_hash)
+            if not rows:
+                await self.app(scope, receive, send)
+                return
+            key = page_key(token, digest, rows[0]["e.expires_at"])
         scope.setdefault("state", {})[ROWS] = rows
         await self._render_and_keep(key, scope, receive, send)
 

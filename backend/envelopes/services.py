@@ -669,6 +669,45 @@ def link_rows_stored(token_hash: str) -> tuple[list[str], list[tuple[Any, ...]]]
     return fetch_point_raw(_link_sql(), token_hash)
 
 
+# PostgreSQL: a digest of the link's rows made by the server (the rows' text forms in a
+# fixed order), so that a look-up that finds a kept page decodes two values, not ~100.
+_DIGEST = """md5(string_agg(x::text, '|' ORDER BY x."s.routing_order", x."s.id"))"""
+
+
+@functools.cache
+def _link_digest_sql() -> str:
+    return (
+        f"WITH t AS ({_link_sql()}) "
+        f'SELECT {_DIGEST} AS "digest", min(x."e.expires_at") AS "expires_at" FROM t x'
+    )
+
+
+@functools.cache
+def _link_rows_digest_sql() -> str:
+    return (
+        f"WITH t AS ({_link_sql()}) "
+        f'SELECT t.*, (SELECT {_DIGEST} FROM t x) AS "digest" FROM t '
+        'ORDER BY t."s.routing_order"'
+    )
+
+
+async def link_digest(token_hash: str) -> tuple[str, datetime] | None:
+    """PostgreSQL: the digest of :func:`link_rows` and the deadline (None: no such link)."""
+    found = await fetch_point(_link_digest_sql(), token_hash)
+    if not found or found[0]["digest"] is None:
+        return None
+    return found[0]["digest"], found[0]["expires_at"]
+
+
+async def link_rows_digest(token_hash: str) -> tuple[list[dict[str, Any]], str]:
+    """PostgreSQL: :func:`link_rows` and, from the same statement, their digest."""
+    rows = await fetch_point(_link_rows_digest_sql(), token_hash)
+    digest = rows[0].pop("digest") if rows else ""
+    for row in rows[1:]:
+        row.pop("digest")
+    return rows, digest
+
+
 def stored_expiry(names: list[str], stored: list[tuple[Any, ...]]) -> datetime:
     """The envelope's deadline from :func:`link_rows_stored`'s first row."""
     index = names.index("e.expires_at")
