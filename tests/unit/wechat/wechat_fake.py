@@ -90,11 +90,14 @@ class FakeWeChat:
         raw = json.dumps(body).encode()
         if self.mode == "garbage":
             raw = b"<html>502 Bad Gateway</html>"
-        h.send_response(200)
-        h.send_header("Content-Type", "application/json; encoding=utf-8")
-        h.send_header("Content-Length", str(len(raw)))
-        h.end_headers()
-        h.wfile.write(raw)
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json; encoding=utf-8")
+            h.send_header("Content-Length", str(len(raw)))
+            h.end_headers()
+            h.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting ("slow"): that was the point
 
     def _token(self, query: dict[str, str]) -> dict[str, Any]:
         if query.get("grant_type") != "client_credential":
