@@ -98,9 +98,7 @@ async def _pg_pool(db: PostgresEngine) -> asyncpg.Pool:
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
     if pool is None:
-        pool = await asyncpg.create_pool(
-            **db.config, min_size=1, max_size=8, reset=_keep_session
-        )
+        pool = await asyncpg.create_pool(**db.config, min_size=1, max_size=8, reset=_keep_session)
         if (raced := _pools.get(loop)) is not None:
             await pool.close()
             return raced
