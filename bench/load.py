@@ -14,7 +14,9 @@ turns for ``--rounds`` (2) rounds -- the medians are reported, so that a shared 
 changing load hits all of them alike. ``--db sqlite`` uses a throwaway data directory;
 ``--db postgres`` runs itself again under ``scripts/with-postgres.sh`` (a throwaway
 PostgreSQL on loopback); ``--db both`` (the default) does both. Prints requests/s, p50,
-p99 and the ratio to the ceiling; ``--json FILE`` keeps the figures.
+p99 and the ratio to the ceiling, the servers' CPU time per request, and for SignLink the
+p50/p99 of the time spent inside the app (its request log); ``--json FILE`` keeps the
+figures.
 
 Goal (issue 4): landing page >= 1/4 of the ceiling's requests/s, with p99 <= 50 ms.
 """
@@ -219,6 +221,10 @@ class Result:
     rounds: int = 1
     cpu_ms: float | None = None  # server CPU time per request (all its processes)
     cpu_ratio: float | None = None  # the ceiling's cpu_ms / this one's
+    # Time inside the app per request (request line to last byte handed to the server),
+    # from SignLink's own request log: what the app spends, apart from queueing.
+    app_p50_ms: float | None = None
+    app_p99_ms: float | None = None
 
 
 def _ms(text: str) -> float:
@@ -376,9 +382,12 @@ def measure_database(args: argparse.Namespace, database: str) -> list[Result]:
             for _ in range(args.rounds):
                 for name, url, paths_, headers in targets:
                     before = servers[name].cpu_seconds()
+                    logged = log.stat().st_size
                     result = run_wrk(url, paths_, headers, args, name, database, work)
                     spent = servers[name].cpu_seconds() - before
                     result.cpu_ms = round(spent * 1000 / max(result.requests, 1), 3)
+                    if name != "ceiling":
+                        result.app_p50_ms, result.app_p99_ms = app_times(log, logged)
                     rounds[name].append(result)
         results = [_median(rs) for rs in rounds.values()]
         ceiling = results[0]
@@ -394,6 +403,27 @@ def measure_database(args: argparse.Namespace, database: str) -> list[Result]:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def app_times(log: Path, offset: int) -> tuple[float | None, float | None]:
+    """p50 and p99 of the ``ms`` SignLink logs per request (backend/app.py), for the
+    lines written after ``offset``."""
+    times = []
+    with log.open("rb") as f:
+        f.seek(offset)
+        for line in f:
+            if not line.startswith(b"{"):
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("msg") == "request" and "ms" in entry:
+                times.append(float(entry["ms"]))
+    if not times:
+        return None, None
+    times.sort()
+    return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
 def _median(results: list[Result]) -> Result:
     """One figure per target: the median of the rounds (requests and errors summed)."""
     first = results[0]
@@ -405,7 +435,14 @@ def _median(results: list[Result]) -> Result:
         round(statistics.median(r.p99_ms for r in results), 2),
         sum(r.errors for r in results), rounds=len(results),
         cpu_ms=statistics.median(r.cpu_ms or 0.0 for r in results),
+        app_p50_ms=_median_of([r.app_p50_ms for r in results]),
+        app_p99_ms=_median_of([r.app_p99_ms for r in results]),
     )  # fmt: skip
+
+
+def _median_of(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def _warm(args: argparse.Namespace) -> argparse.Namespace:
@@ -416,15 +453,19 @@ def _warm(args: argparse.Namespace) -> argparse.Namespace:
 def table(results: list[Result]) -> str:
     lines = [
         f"{'database':<10} {'target':<9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'ratio':>6} {'cpu ms/req':>10} {'cpu ratio':>9} {'requests':>9} {'errors':>6}"
+        f"{'ratio':>6} {'cpu ms/req':>10} {'cpu ratio':>9} {'app p50':>7} {'app p99':>7} "
+        f"{'requests':>9} {'errors':>6}"
     ]
     for r in results:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
         cpu = f"{r.cpu_ms:.3f}" if r.cpu_ms else "-"
         cpu_ratio = f"{r.cpu_ratio:.2f}" if r.cpu_ratio is not None else "-"
+        app50 = f"{r.app_p50_ms:.2f}" if r.app_p50_ms is not None else "-"
+        app99 = f"{r.app_p99_ms:.2f}" if r.app_p99_ms is not None else "-"
         lines.append(
             f"{r.database:<10} {r.target:<9} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-            f"{ratio:>6} {cpu:>10} {cpu_ratio:>9} {r.requests:>9} {r.errors:>6}"
+            f"{ratio:>6} {cpu:>10} {cpu_ratio:>9} {app50:>7} {app99:>7} {r.requests:>9} "
+            f"{r.errors:>6}"
         )
     return "\n".join(lines)
 
