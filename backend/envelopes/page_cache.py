@@ -12,11 +12,10 @@ passed. :class:`LandingPageCache` wraps that one route handler:
   and the page is rendered again -- there is nothing to invalidate and no time-to-live.
   On SQLite the rows are read as stored and converted to Python values only on a miss;
   on PostgreSQL the server returns an MD5 of the rows' text forms instead of the rows;
-- the handler decides what may be kept: it names the key of the rows *it* rendered from
-  (``scope["state"][STATE_KEY]``) only for a plain 200 page whose request wrote nothing
-  (the first view records ``signer.viewed`` and is never served from here), so a state
-  change between the look-up and the handler's own query cannot file a page under the
-  wrong key;
+- on a miss the handler renders from the very rows the key was made from (handed over
+  in ``scope["state"][ROWS]``, see :func:`context`) and sets ``KEEP`` only for a plain
+  200 page whose request wrote nothing (the first view records ``signer.viewed`` and is
+  never kept), so no page is ever filed under the key of other rows;
 - only plain ``GET`` requests without a query string or htmx headers are served from it;
   the request-id, language, metrics and logging middlewares run as for any request.
 
@@ -36,7 +35,7 @@ from typing import Any
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from backend import i18n
-from backend.database import utcnow
+from backend.database import is_sqlite, utcnow
 from backend.envelopes import services
 from backend.keys import sha256_hex
 
@@ -132,6 +131,9 @@ class LandingPageCache:
                 await self.app(scope, receive, send)  # the handler's "link invalid"
                 return
             key = page_key(token, values, services.stored_expiry(names, values))
+        elif is_sqlite():  # busy, or inside a transaction: render as usual, keep nothing
+            await self.app(scope, receive, send)
+            return
         else:  # PostgreSQL: the server's digest of the same rows
             found = await services.link_digest(token_hash)
             if found is None:

@@ -3,15 +3,14 @@ the rows it is made from (by this process, another one, or the clock) shows at o
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
-from backend.database import utcnow
-from backend.envelopes import page_cache
+import pytest
+
+from backend.database import is_sqlite, utcnow
+from backend.envelopes import page_cache, services
 from backend.envelopes.tables import Envelope, Signer
 from tests.integration.journey import car_purchase_body, fresh_phones, sign_as, wait_for_sms
-
-_REQUEST_ID = re.compile(r"[0-9a-f]{16}")
 
 
 async def _open(client, auth, outbox) -> tuple[str, str, str, str]:
@@ -100,3 +99,18 @@ def test_the_key_names_the_deadline_and_the_rows():
     assert before != page_cache.page_key("t" * 20, rows, now - timedelta(seconds=1))
     assert before != page_cache.page_key("t" * 20, [("row", 2)], now + timedelta(hours=1))
     assert before != page_cache.page_key("u" * 20, rows, now + timedelta(hours=1))
+
+
+async def test_a_busy_sqlite_read_renders_the_page_as_usual(client, auth, outbox, monkeypatch):
+    """SQLite answered busy (or the request is inside a transaction): no stored rows to
+    compare, so the page is rendered as usual and nothing is kept."""
+    if not is_sqlite():
+        pytest.skip("the stored-row look-up is SQLite's")
+    _, link, _, _ = await _open(client, auth, outbox)
+    await client.get(link)
+    monkeypatch.setattr(services, "link_rows_stored", lambda token_hash: None)
+    kept = len(page_cache.pages)
+    pages = [await client.get(link) for _ in range(2)]
+    assert [p.status_code for p in pages] == [200, 200]
+    assert 'data-testid="otp-send"' in pages[1].text
+    assert len(page_cache.pages) == kept
