@@ -141,13 +141,17 @@ def _sqlite_point_reader(db: SQLiteEngine) -> sqlite3.Connection:
     loop = asyncio.get_running_loop()
     conn = _point_readers.get(loop)
     if conn is None:
-        conn = sqlite3.connect(**db.connection_kwargs)
+        conn = _point_readers[loop] = _quick_reader(db.connection_kwargs)
         conn.row_factory = dict_factory
-        conn.execute("PRAGMA query_only = 1")
-        # WAL readers do not wait for writers; should SQLite still answer busy (a
-        # checkpoint restarting the log), give up at once and read the slow way.
-        conn.execute("PRAGMA busy_timeout = 0")
-        _point_readers[loop] = conn
+    return conn
+
+
+def _quick_reader(connection_kwargs: dict[str, Any]) -> sqlite3.Connection:
+    conn = sqlite3.connect(**connection_kwargs)
+    conn.execute("PRAGMA query_only = 1")
+    # WAL readers do not wait for writers; should SQLite still answer busy (a checkpoint
+    # restarting the log), give up at once and read the slow way.
+    conn.execute("PRAGMA busy_timeout = 0")
     return conn
 
 
@@ -186,10 +190,7 @@ def fetch_point_raw(sql: str, *args: Any) -> tuple[list[str], list[tuple[Any, ..
     conn = _raw_readers.get(loop)
     if conn is None:
         kwargs = {k: v for k, v in db.connection_kwargs.items() if k != "detect_types"}
-        conn = sqlite3.connect(**kwargs)
-        conn.execute("PRAGMA query_only = 1")
-        conn.execute("PRAGMA busy_timeout = 0")
-        _raw_readers[loop] = conn
+        conn = _raw_readers[loop] = _quick_reader(kwargs)
     try:
         cursor = conn.execute(_sqlite_sql(sql, len(args)), args)
         return [d[0] for d in cursor.description], cursor.fetchall()

@@ -63,13 +63,11 @@ class RenderedPages:
         self._pages: OrderedDict[bytes, tuple[Headers, bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
-        self.misses = 0
 
     def get(self, key: bytes) -> tuple[Headers, bytes] | None:
         with self._lock:
             page = self._pages.get(key)
             if page is None:
-                self.misses += 1
                 return None
             self._pages.move_to_end(key)
             self.hits += 1
@@ -84,11 +82,6 @@ class RenderedPages:
 
     def __len__(self) -> int:
         return len(self._pages)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-            self.hits = self.misses = 0
 
 
 pages = RenderedPages()

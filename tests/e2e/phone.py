@@ -20,6 +20,12 @@ from playwright.sync_api import Page, expect
 
 from tests.integration.journey import car_purchase_body
 
+
+def random_mobile(prefix: str) -> str:
+    """A random mobile number under ``prefix`` (3 digits)."""
+    return prefix + "".join(random.SystemRandom().choice("0123456789") for _ in range(8))
+
+
 ANDROID_CHROME_UA = (
     "Mozilla/5.0 (Linux; Android 13; V2055A Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36"

@@ -3,7 +3,6 @@ share the signing link (copy, QR code, the share page WeChat turns into a card).
 
 from __future__ import annotations
 
-import random
 import re
 from pathlib import Path
 from typing import Any
@@ -11,19 +10,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.phone import Phone, phone_profiles
+from tests.e2e.phone import Phone, phone_profiles, random_mobile
 
 pytestmark = pytest.mark.e2e
-
-
-def _mobile(prefix: str) -> str:
-    return prefix + "".join(random.SystemRandom().choice("0123456789") for _ in range(8))
 
 
 def test_dealer_creates_from_a_template_and_shares_it(
     server: Any, browser: Any, playwright: Any, screenshots: Path
 ) -> None:
-    dealer_phone, customer_phone = _mobile("136"), _mobile("137")
+    dealer_phone, customer_phone = random_mobile("136"), random_mobile("137")
     with server.api() as api:
         added = api.post(
             "/api/v1/members",

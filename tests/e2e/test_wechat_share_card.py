@@ -8,14 +8,13 @@ the WeChat API is the local fake of tests/unit/wechat/wechat_fake.py.
 from __future__ import annotations
 
 import hashlib
-import random
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Server, serve
-from tests.e2e.phone import phone_profiles
+from tests.e2e.phone import phone_profiles, random_mobile
 from tests.integration.journey import car_purchase_body
 from tests.unit.wechat.wechat_fake import APP_SECRET, FakeWeChat
 
@@ -53,14 +52,10 @@ def wechat_server(wechat: FakeWeChat) -> Iterator[Server]:
         yield srv
 
 
-def _mobile(prefix: str) -> str:
-    return prefix + "".join(random.SystemRandom().choice("0123456789") for _ in range(8))
-
-
 def test_the_share_page_configures_the_wechat_card(
     wechat_server: Server, wechat: FakeWeChat, browser: Any, playwright: Any
 ) -> None:
-    buyer, dealer = _mobile("138"), _mobile("139")
+    buyer, dealer = random_mobile("138"), random_mobile("139")
     with wechat_server.api() as api:
         made = api.post("/api/v1/envelopes", json=car_purchase_body(buyer, dealer))
         assert made.status_code == 201, made.text

@@ -84,6 +84,19 @@ async def wait_for_sms(outbox: Any, to: str, count: int = 1, timeout: float = 15
         await asyncio.sleep(0.05)
 
 
+async def new_envelope(
+    client: Any, auth: Any, outbox: Any, phones: Any = fresh_phones
+) -> tuple[str, str, str, str]:
+    """A car purchase sent through the API; (envelope id, buyer's link, buyer, dealer)."""
+    buyer, dealer = phones()
+    created = await client.post(
+        "/api/v1/envelopes", json=car_purchase_body(buyer, dealer), headers=auth
+    )
+    assert created.status_code == 201, created.text
+    await wait_for_sms(outbox, buyer)
+    return created.json()["id"], outbox.link_for(buyer), buyer, dealer
+
+
 async def read_all_pages(client: Any, link: str) -> None:
     page = await client.get(link)
     assert page.status_code == 200, page.text

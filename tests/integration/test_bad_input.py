@@ -11,6 +11,7 @@ import pytest
 from backend.database import utcnow
 from backend.envelopes.services import signer_token
 from backend.envelopes.tables import Envelope, Signer
+from tests.integration import journey
 from tests.integration.journey import (
     car_purchase_body,
     confirm_code,
@@ -28,13 +29,7 @@ def phones() -> tuple[str, str]:
 
 
 async def new_envelope(client, auth, outbox) -> tuple[str, str, str, str]:
-    buyer, dealer = phones()
-    created = await client.post(
-        "/api/v1/envelopes", json=car_purchase_body(buyer, dealer), headers=auth
-    )
-    assert created.status_code == 201, created.text
-    await wait_for_sms(outbox, buyer)
-    return created.json()["id"], outbox.link_for(buyer), buyer, dealer
+    return await journey.new_envelope(client, auth, outbox, phones)
 
 
 async def link_of(envelope_id: str, role: str) -> str:

@@ -10,23 +10,13 @@ import pytest
 from backend.database import is_sqlite, utcnow
 from backend.envelopes import page_cache, services
 from backend.envelopes.tables import Envelope, Signer
-from tests.integration.journey import car_purchase_body, fresh_phones, sign_as, wait_for_sms
-
-
-async def _open(client, auth, outbox) -> tuple[str, str, str, str]:
-    buyer, dealer = fresh_phones()
-    created = await client.post(
-        "/api/v1/envelopes", json=car_purchase_body(buyer, dealer), headers=auth
-    )
-    assert created.status_code == 201, created.text
-    await wait_for_sms(outbox, buyer)
-    return created.json()["id"], outbox.link_for(buyer), buyer, dealer
+from tests.integration.journey import new_envelope, sign_as
 
 
 async def test_second_view_is_the_kept_page_and_a_change_elsewhere_shows_at_once(
     client, auth, outbox
 ):
-    envelope_id, link, _, _ = await _open(client, auth, outbox)
+    envelope_id, link, _, _ = await new_envelope(client, auth, outbox)
     first = await client.get(link)  # records signer.viewed: rendered, not kept
     assert first.status_code == 200
     hits = page_cache.pages.hits
@@ -57,7 +47,7 @@ async def test_second_view_is_the_kept_page_and_a_change_elsewhere_shows_at_once
 
 
 async def test_each_language_has_its_own_page(client, auth, outbox):
-    _, link, _, _ = await _open(client, auth, outbox)
+    _, link, _, _ = await new_envelope(client, auth, outbox)
     await client.get(link)
     chinese = [await client.get(link) for _ in range(2)]
     english = [await client.get(link, headers={"Accept-Language": "en"}) for _ in range(2)]
@@ -67,7 +57,7 @@ async def test_each_language_has_its_own_page(client, auth, outbox):
 
 
 async def test_a_signature_ends_the_kept_page(client, auth, outbox):
-    _, link, buyer, _ = await _open(client, auth, outbox)
+    _, link, buyer, _ = await new_envelope(client, auth, outbox)
     await client.get(link)
     await client.get(link)
     kept = await client.get(link)
@@ -79,7 +69,7 @@ async def test_a_signature_ends_the_kept_page(client, auth, outbox):
 
 
 async def test_voiding_ends_the_kept_page(client, auth, outbox):
-    envelope_id, link, _, _ = await _open(client, auth, outbox)
+    envelope_id, link, _, _ = await new_envelope(client, auth, outbox)
     await client.get(link)
     await client.get(link)
     assert (await client.get(link)).status_code == 200
@@ -106,7 +96,7 @@ async def test_a_busy_sqlite_read_renders_the_page_as_usual(client, auth, outbox
     compare, so the page is rendered as usual and nothing is kept."""
     if not is_sqlite():
         pytest.skip("the stored-row look-up is SQLite's")
-    _, link, _, _ = await _open(client, auth, outbox)
+    _, link, _, _ = await new_envelope(client, auth, outbox)
     await client.get(link)
     monkeypatch.setattr(services, "link_rows_stored", lambda token_hash: None)
     kept = len(page_cache.pages)
