@@ -286,6 +286,9 @@ async def ocsp_post(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(content=reply, media_type=signing.OCSP_RESPONSE_CONTENT_TYPE)
 
 
+_OCSP_GET_PREFIX = "/pki/ocsp/"
+
+
 @get(
     "/pki/ocsp/{encoded:path}",
     summary="OCSP responder, GET form (RFC 6960 A.1)",
@@ -293,8 +296,12 @@ async def ocsp_post(request: Request[Any, Any, Any]) -> Response[bytes]:
 )
 async def ocsp_get(request: Request[Any, Any, Any], encoded: str) -> Response[bytes]:
     ca: signing.CertificateAuthority = request.app.state.ca
+    # The request as sent: the routed path has "//" squeezed to "/", and base64 can hold
+    # "//" (plain or as %2F%2F), which then no longer decodes to the client's request.
+    raw = request.scope.get("raw_path", b"").decode("latin-1")
+    _, found, sent = raw.partition(_OCSP_GET_PREFIX)
     try:
-        der = base64.b64decode(unquote(encoded.lstrip("/")))
+        der = base64.b64decode(unquote(sent if found else encoded.lstrip("/")))
     except ValueError:
         der = b""
     reply = await asyncio.to_thread(ca.ocsp_response, der)

@@ -8,6 +8,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -59,6 +60,29 @@ async def test_ocsp_post_and_get(client: Any, app: Any) -> None:
     assert ocsp.load_der_ocsp_response(garbage.content).response_status is (
         ocsp.OCSPResponseStatus.MALFORMED_REQUEST
     )
+
+
+async def test_ocsp_get_whose_base64_holds_a_double_slash(client: Any, app: Any) -> None:
+    """Base64 may hold "//"; the route must answer the request the client sent, plain or
+    URL-encoded (RFC 6960 A.1), not one with the slashes squeezed together."""
+    ca = app.state.ca
+    for counter in range(100_000):
+        request = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate(ca.tsa.certificate, ca.issuing_certificate, hashes.SHA1())
+            .add_extension(x509.OCSPNonce(counter.to_bytes(16, "big")), critical=False)
+            .build()
+            .public_bytes(serialization.Encoding.DER)
+        )
+        encoded = base64.b64encode(request).decode()
+        if "//" in encoded:
+            break
+    assert "//" in encoded
+    for path in (encoded, quote(encoded, safe="")):
+        reply = await client.get("/pki/ocsp/" + path)
+        answer = ocsp.load_der_ocsp_response(reply.content)
+        assert answer.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL, path
+        assert answer.certificate_status is ocsp.OCSPCertStatus.GOOD
 
 
 async def test_ocsp_answers_unknown_for_a_serial_never_issued(client: Any, app: Any) -> None:
