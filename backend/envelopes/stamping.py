@@ -18,6 +18,7 @@ from typing import Any
 from backend import signing
 from backend.config import Settings
 from backend.database import transaction, utcnow
+from backend.documents.validation import Invalid, clean_text
 from backend.envelopes.services import (
     STAMP,
     advance,
@@ -50,6 +51,24 @@ async def create_seal(caller: Caller, name: str, holders: list[str]) -> Seal:
         raise validation_error(
             [FieldProblem("name", "印章名称应为 2–20 个字，如 合同专用章。", "Name: 2–20 chars.")]
         )
+    problems = []
+    try:  # drawn into the seal image: printable characters of the contract font only
+        name = clean_text(name, label="印章名称", label_en="Seal name", max_length=20)
+    except Invalid as bad:
+        problems.append(FieldProblem("name", bad.message, bad.message_en))
+    for index, holder in enumerate(holders):
+        try:
+            uuid.UUID(holder)
+        except ValueError:
+            problems.append(
+                FieldProblem(
+                    f"holders[{index}]",
+                    "持章人应为成员编号（成员列表中的 id）。",
+                    "A holder must be a member id (the id from the member list).",
+                )
+            )
+    if problems:
+        raise validation_error(problems)
     png = await asyncio.to_thread(
         signing.generate_round_seal, caller.organisation_name, purpose=name
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 from tests.integration.flows import body, form_for_test_drive, phone
@@ -125,3 +126,24 @@ async def test_a_stamping_step_that_cannot_come_last_is_refused_on_the_form(clie
         "/app/new/waybill", data={**fields, "stamp_role": "shipper"}, follow_redirects=False
     )
     assert made.status_code == 303, made.text
+
+
+async def test_a_seal_name_or_holder_that_cannot_be_used_is_refused_by_field(client, auth):
+    """A NUL, a lone surrogate or a holder that is no member id: 400 naming the field,
+    never a 5xx from the database."""
+    answers = [
+        await client.post(
+            "/api/v1/seals",
+            content=json.dumps(body),  # \uXXXX escapes, as a JSON client sends them
+            headers={**auth, "Content-Type": "application/json"},
+        )
+        for body in (
+            {"name": "合同\u0000专用章"},
+            {"name": "合同\ud933专用章"},
+            {"name": "合同专用章", "holders": ["", "nobody"]},
+        )
+    ]
+    assert [a.status_code for a in answers] == [400, 400, 400], [a.text for a in answers]
+    fields = [[f["path"] for f in a.json()["error"]["fields"]] for a in answers]
+    # a lone surrogate is not valid JSON text: the body is refused before the name is read
+    assert fields == [["name"], ["body"], ["holders[0]", "holders[1]"]]
