@@ -148,7 +148,7 @@ def main() -> None:
     from backend.documents import fonts
 
     if not fonts.compact_fonts_ready():
-        print("building the compact fonts once (~25 s)…")
+        print("building the compact fonts once (~1 min)…")
         fonts.build_compact_fonts()
 
     base = baseline_ms()
