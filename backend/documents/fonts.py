@@ -19,7 +19,7 @@ same glyphs with quadratic outlines (cu2qu, within 1/1000 em), numbered in GB 23
 so the common hanzi get the low glyph ids. HarfBuzz subsets glyf outlines without the
 CFF desubroutinising pass, an embedded subset carries metrics only up to the highest id
 used, and glyf compresses better: in one process, the TrueType copy cut a car-purchase
-render by 12 % of its instructions and the PDF from 171 KB to 117 KB. The CFF copies stay
+render by 15 % of its instructions and the PDF from 171 KB to 119 KB. The CFF copies stay
 for the signature captions (``backend.signing.appearance`` writes CID-keyed CFF).
 """
 
