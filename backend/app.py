@@ -62,6 +62,7 @@ from backend.logging_setup import configure_logging, request_id_var
 from backend.metrics import InstrumentedSms
 from backend.notify.messages import CHINA
 from backend.notify.sms import SmsProvider, get_sms_provider
+from backend.nul_guard import NulGuardMiddleware
 from backend.operations import metrics, readyz
 from backend.orgs.controllers import ApiKeyApi, MemberApi
 from backend.orgs.services import Caller, authenticate
@@ -559,6 +560,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RequestContextMiddleware,
             i18n.LocaleMiddleware,
             RequestMetricsMiddleware,
+            NulGuardMiddleware,
             IdempotencyMiddleware,
         ],
         lifespan=[lifespan],

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.asgi_body import read_body, replay_then
 from backend.errors import AppError
 from backend.idempotency import services
 from backend.orgs.services import authenticate
@@ -59,20 +59,13 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
 
-        chunks: list[bytes] = []
-        message: Any
-        size, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > MAX_BODY:  # let the app refuse it (413); too big to remember
-                await self.app(scope, _replay_then(b"".join(chunks), more, receive), send)
-                return
-        body = b"".join(chunks)
+        read = await read_body(receive, MAX_BODY)
+        if read is None:
+            return  # the client went away
+        body, more = read
+        if more or len(body) > MAX_BODY:  # let the app refuse it (413); too big to remember
+            await self.app(scope, replay_then(body, more, receive), send)
+            return
 
         req_hash = services.request_hash(
             str(scope.get("method")), scope["path"], scope.get("query_string", b""), body
@@ -106,22 +99,8 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replay_then(body, False, receive), capture)
+            await self.app(scope, replay_then(body, False, receive), capture)
         except BaseException:
             await services.forget(outcome.record_id)
             raise
         await services.finish(outcome.record_id, status, content_type, bytes(sent))
-
-
-def _replay_then(body: bytes, more: bool, receive: Receive) -> Any:
-    """A receive() that first hands out the body already read, then the real stream."""
-    done = False
-
-    async def replay() -> Any:
-        nonlocal done
-        if not done:
-            done = True
-            return {"type": "http.request", "body": body, "more_body": more}
-        return await receive()
-
-    return replay

@@ -253,3 +253,56 @@ async def test_a_face_intent_role_confirms_by_face_not_by_sms_code(client, auth,
     page = await client.get(outbox.link_for(buyer))
     assert 'data-testid="face-intent-start"' in page.text
     assert 'data-testid="otp-send"' not in page.text
+
+
+# ------------------------------------------------------------------ NUL characters
+# PostgreSQL text cannot hold U+0000 (SQLite stores it): such a request used to be a 503 on
+# PostgreSQL. Now both databases refuse it with a 400 naming where the character was.
+
+
+async def test_a_nul_in_a_json_field_is_400_naming_the_field(client, auth):
+    body = car_purchase_body()
+    body["data"]["buyer"]["address"] = "北京市\u0000朝阳区"
+    body["signers"][1]["name"] = "李\u0000"
+    answer = await client.post("/api/v1/envelopes", json=body, headers=auth)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "validation_failed"
+    fields = {f["path"]: f for f in error["fields"]}
+    assert set(fields) == {"data.buyer.address", "signers[1].name"}
+    assert "U+0000" in fields["signers[1].name"]["message"]
+    assert "U+0000" in fields["signers[1].name"]["message_en"]
+    # the same request with an idempotency key is refused the same way, nothing remembered
+    keyed = {**auth, "Idempotency-Key": f"nul-{uuid.uuid4()}"}
+    assert (await client.post("/api/v1/envelopes", json=body, headers=keyed)).status_code == 400
+    body["data"]["buyer"]["address"] = "北京市朝阳区"
+    body["signers"][1]["name"] = "李四"
+    assert (await client.post("/api/v1/envelopes", json=body, headers=keyed)).status_code == 201
+
+    # a field no check reads before the database (it was a 503 on PostgreSQL)
+    key = await client.post("/api/v1/keys", json={"label": "ERP\u0000"}, headers=auth)
+    assert key.status_code == 400
+    assert [f["path"] for f in key.json()["error"]["fields"]] == ["label"]
+
+
+async def test_a_nul_in_a_link_or_a_query_is_400_not_503(client, auth, outbox):
+    _, link, _, _ = await new_envelope(client, auth, outbox)
+    page = await client.get(link + "%00")
+    assert page.status_code == 400
+    assert "U+0000" in page.text and "<html" in page.text.lower()
+    assert (await client.get(link)).status_code == 200  # the link itself still works
+
+    listing = await client.get("/api/v1/envelopes", params={"status": "sent\x00"}, headers=auth)
+    assert listing.status_code == 400
+    assert [f["path"] for f in listing.json()["error"]["fields"]] == ["status"]
+    dealer_search = await client.get("/app", params={"q": "张\x00"})
+    assert dealer_search.status_code == 400
+
+
+async def test_a_nul_in_a_form_field_is_400(client):
+    answer = await client.post("/app/login/code", data={"phone": "138\x0000000000"})
+    assert answer.status_code == 400
+    assert "phone" in answer.text and "U+0000" in answer.text
+    # a string that merely spells the escape is text like any other
+    spelled = await client.post("/app/login/code", data={"phone": "\\u0000"})
+    assert spelled.status_code == 400 and "U+0000" not in spelled.text
