@@ -17,6 +17,11 @@ BUYER_PHONE = "13800138000"
 DEALER_PHONE = "13900139000"
 
 
+# The outbox finds a signing link by phone number, so every test file hands out numbers
+# from a range of its own (two files sharing 1350000 2000+ once made a webhook test open
+# another test's link): here 1350000/1350001 0001–1999; webhooks 1350000/1340000
+# 2000–2999; face step 1350000/1340000 3000+; handwriting pad 1580000/1580001; flows
+# 1590000; identity 1570000/1560000; bad input 1370000/1360000; API contract 1330000/1320000.
 _phone_numbers = itertools.count(1)
 
 

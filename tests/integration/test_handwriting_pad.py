@@ -30,7 +30,7 @@ _numbers = itertools.count(2000)
 async def at_the_pad(client, auth, outbox) -> tuple[str, str]:
     """A buyer (张三) who has read the contract and confirmed the SMS code."""
     n = next(_numbers)
-    buyer, dealer = f"1350000{n:04d}", f"1340000{n:04d}"
+    buyer, dealer = f"1580000{n:04d}", f"1580001{n:04d}"  # this file's own range
     created = await client.post(
         "/api/v1/envelopes", json=car_purchase_body(buyer, dealer), headers=auth
     )
