@@ -7,8 +7,9 @@ from typing import Any
 from litestar.types import Receive
 
 
-async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
-    """The body up to the first chunk past ``limit`` bytes, and whether more follows.
+async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool, bool] | None:
+    """(body, more, whole): the body up to the first chunk past ``limit`` bytes, whether
+    more follows, and whether that is the whole body within the limit.
 
     None if the client went away.
     """
@@ -21,7 +22,8 @@ async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
         more = bool(message.get("more_body", False))
-    return b"".join(chunks), more
+    body = b"".join(chunks)
+    return body, more, not more and len(body) <= limit
 
 
 def replay_then(body: bytes, more: bool, receive: Receive) -> Any:

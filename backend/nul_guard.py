@@ -55,8 +55,8 @@ class NulGuardMiddleware:
         read = await read_body(receive, MAX_BODY)
         if read is None:
             return  # the client went away
-        body, more = read
-        if not more and len(body) <= MAX_BODY:  # a longer one goes on: the route refuses it
+        body, more, whole = read
+        if whole:  # a longer body goes on: the route refuses it
             problems = _json_problems(body) if kind == "json" else _form_problems(body, "")
             if problems:
                 raise _refused(problems)

@@ -105,12 +105,7 @@ def _compact_codepoints() -> list[int]:
     for low, high in ((0x2000, 0x206F), (0x2100, 0x214F), (0x2460, 0x24FF),
                       (0x3000, 0x303F), (0xFF00, 0xFFEF)):  # fmt: skip
         codepoints |= set(range(low, high + 1))
-    for first in range(0xA1, 0xF8):
-        for second in range(0xA1, 0xFF):
-            try:
-                codepoints.add(ord(bytes((first, second)).decode("gb2312")))
-            except UnicodeDecodeError:
-                continue
+    codepoints |= set(_gb2312(range(0xA1, 0xF8)))
     return sorted(codepoints)
 
 
@@ -118,15 +113,21 @@ def _glyph_order_codepoints() -> list[int]:
     """Code points in the order the TrueType copy numbers its glyphs: every symbol and
     Latin character of the copy, then the hanzi by GB 2312 code (the 3,755 level-1 hanzi
     of everyday text first, the level-2 ones after)."""
-    hanzi = []
-    for first in range(0xB0, 0xF8):
-        for second in range(0xA1, 0xFF):
-            try:
-                hanzi.append(ord(bytes((first, second)).decode("gb2312")))
-            except UnicodeDecodeError:
-                continue
+    hanzi = _gb2312(range(0xB0, 0xF8))
     placed = set(hanzi)
     return [cp for cp in _compact_codepoints() if cp not in placed] + hanzi
+
+
+def _gb2312(rows: range) -> list[int]:
+    """The characters of these GB 2312 rows (first bytes), in code order."""
+    found = []
+    for first in rows:
+        for second in range(0xA1, 0xFF):
+            try:
+                found.append(ord(bytes((first, second)).decode("gb2312")))
+            except UnicodeDecodeError:
+                continue
+    return found
 
 
 def build_compact_fonts() -> None:

@@ -62,8 +62,8 @@ class IdempotencyMiddleware:
         read = await read_body(receive, MAX_BODY)
         if read is None:
             return  # the client went away
-        body, more = read
-        if more or len(body) > MAX_BODY:  # let the app refuse it (413); too big to remember
+        body, more, whole = read
+        if not whole:  # let the app refuse it (413); too big to remember
             await self.app(scope, replay_then(body, more, receive), send)
             return
 
