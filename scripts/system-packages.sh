@@ -10,8 +10,10 @@ command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # WeasyPrint subsets fonts ten times faster with HarfBuzz's subsetter.
-ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+ldconfig -p 2>/dev/null | grep libharfbuzz-subset >/dev/null || need+=(libharfbuzz-subset0)
+fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)
+# The evidence report sets hashes and ids in DejaVu Sans Mono.
+fc-list 2>/dev/null | grep -i "DejaVu Sans Mono" >/dev/null || need+=(fonts-dejavu-core)
 [ ${#need[@]} -eq 0 ] && exit 0
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

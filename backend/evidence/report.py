@@ -19,7 +19,7 @@ import segno
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from backend.documents.fonts import font_face_css
+from backend.documents.fonts import compact_fonts_ready, font_face_css
 from backend.documents.rendering import _weasy_lock
 from backend.evidence import kinds
 
@@ -146,10 +146,10 @@ def _font_config() -> FontConfiguration:
 
 
 @cache
-def _stylesheets() -> tuple[CSS, ...]:
+def _stylesheets(compact: bool) -> tuple[CSS, ...]:
     config = _font_config()
     return (
-        CSS(string=font_face_css(), font_config=config),
+        CSS(string=font_face_css(compact=compact), font_config=config),
         CSS(filename=str(TEMPLATES / "evidence_report.css"), font_config=config),
     )
 
@@ -168,7 +168,7 @@ def render_report(data: ReportData) -> bytes:
     with _weasy_lock:
         return bytes(
             HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
-                stylesheets=_stylesheets(), font_config=_font_config()
+                stylesheets=_stylesheets(compact_fonts_ready()), font_config=_font_config()
             )
         )
 
