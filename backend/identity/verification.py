@@ -438,10 +438,17 @@ _PHONE3_MISMATCH = {
     "202": N_("该手机号不是用此身份证号实名登记的，请确认手机号为您本人身份证办理。"),
     "203": N_("该手机号登记的姓名与您的姓名不一致。"),
 }
+# BankMetaVerify SubCodes (BizCode 2). 201 (holder details wrong) takes the general text.
 _BANK4_MISMATCH = {
     "202": N_("该银行卡未开通认证支付，请联系发卡行开通或换一张银行卡。"),
     "203": N_("该银行卡已过期，请换一张银行卡。"),
+    "204": N_("该银行卡为受限制的卡，请换一张银行卡。"),
+    "210": N_("该银行卡已挂失，请换一张银行卡。"),
     "214": N_("该银行卡未预留手机号，请换一张银行卡。"),
+}
+# BizCode 3 (the bank cannot verify): 304 is the one the signer can fix.
+_BANK4_NO_RECORD = {
+    "304": N_("银行卡号有误，请核对卡号后重试。"),
 }
 
 
@@ -461,8 +468,9 @@ def _message(method: str, result: CheckResult) -> str:
             "运营商未查到该手机号的实名信息（如新开号码、虚拟运营商号码），"
             "请换用银行卡认证或人工审核。"
         )
-    return N_(
-        "该银行卡暂时无法验证（发卡行不支持或未查到记录），请换一张银行卡或使用其他认证方式。"
+    return _BANK4_NO_RECORD.get(
+        result.sub_code,
+        N_("该银行卡暂时无法验证（发卡行不支持或未查到记录），请换一张银行卡或使用其他认证方式。"),
     )
 
 

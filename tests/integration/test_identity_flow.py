@@ -288,6 +288,8 @@ async def test_aliyun_phone3_match_runs_the_real_protocol(
     [
         ("mismatch", "mismatch", "不一致", 1),
         ("no_record", "no_record", "暂时无法验证", 1),
+        ("card_lost", "mismatch", "已挂失", 1),
+        ("card_number_wrong", "no_record", "银行卡号有误", 1),
         ("throttle", "error", "繁忙", 2),
         ("internal", "error", "繁忙", 2),
         ("business_error", "error", "繁忙", 1),

@@ -7,7 +7,8 @@ answers with the documented shapes of Cloudauth 2019-03-07 (Mobile3MetaDetailVer
 BankMetaVerify, ContrastFaceVerify) and Dysmsapi 2017-05-25 (SendSms).
 
 Behaviour per identity is chosen by ``scenarios[IdentifyNum]``: match (default),
-mismatch (SubCode 201), mismatch_id (202), mismatch_name (203), no_record, throttle,
+mismatch (SubCode 201), mismatch_id (202), mismatch_name (203), card_lost (210),
+card_number_wrong (BizCode 3, SubCode 304), no_record, throttle,
 throttle_once, internal, slow, business_error; for
 ContrastFaceVerify by ``scenarios[CertNo]``: match, mismatch (SubCode 204), no_record (202),
 id_mismatch (201), liveness_risk (205), internal, slow, business_error (Code 417).
@@ -208,6 +209,9 @@ class FakeAliyun:
             "mismatch_id": ("2", "202"),
             "mismatch_name": ("2", "203"),
             "no_record": ("3", "301"),
+            # BankMetaVerify: 210 the card is reported lost; 304 the card number is wrong.
+            "card_lost": ("2", "210"),
+            "card_number_wrong": ("3", "304"),
             "slow": ("1", "101"),
         }[scenario]
         result: dict[str, Any] = {"BizCode": biz, "SubCode": sub}
