@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import logging
 import secrets
@@ -15,6 +17,7 @@ from typing import Any
 
 from backend.config import Settings
 from backend.database import utcnow
+from backend.keys import seal_bytes, unseal_bytes
 from backend.metrics import WECHAT_SHARE_PAGES
 from backend.wechat.client import Issued, WeChatClient, WeChatError
 from backend.wechat.tables import WeChatCredential
@@ -27,6 +30,9 @@ REFRESH_MARGIN = timedelta(minutes=5)
 # 2000 token calls a day, and a wrong secret must not spend them one share page at a time.
 RETRY_AFTER = timedelta(seconds=60)
 JS_API_LIST = ("updateAppMessageShareData", "updateTimelineShareData")
+# Tokens and tickets are stored sealed (AES-GCM, a key derived from the master key): the
+# access token opens the Official Account's API to whoever reads the row.
+_SEAL_PURPOSE = "signlink/wechat/v1"
 # How often a process that waits for another one's refresh looks at the row again.
 _POLL_SECONDS = 0.1
 
@@ -139,13 +145,28 @@ class JsapiTickets:
             await asyncio.sleep(_POLL_SECONDS)
 
     async def _claim(self) -> tuple[dict[str, Any], bool]:
-        """The row, and whether this process is now the one to refresh it."""
+        """The row (token and ticket opened), and whether this process is to refresh it."""
+        row, claimed = await self._claim_row()
+        opened = {**row}
+        for column in ("access_token", "jsapi_ticket"):
+            opened[column] = stored_value(row[column])
+            if row[column] and not opened[column]:  # unreadable: as good as expired
+                opened[f"{column}_expires_at"] = None
+        return opened, claimed
+
+    async def _claim_row(self) -> tuple[dict[str, Any], bool]:
         now = self.now()
         rows = await WeChatCredential.select().where(WeChatCredential.app_id == self.app_id)
         if not rows:
             await WeChatCredential.insert(
                 WeChatCredential(app_id=self.app_id, updated_at=now)
             ).on_conflict(action="DO NOTHING")
+        elif rows[0]["jsapi_ticket"] and not stored_value(rows[0]["jsapi_ticket"]):
+            # unreadable (written before sealing, or under another master key): expired
+            await WeChatCredential.update({WeChatCredential.jsapi_ticket_expires_at: None}).where(
+                (WeChatCredential.app_id == self.app_id)
+                & (WeChatCredential.jsapi_ticket == rows[0]["jsapi_ticket"])
+            )
         elif self._fresh(rows[0]["jsapi_ticket_expires_at"]) and rows[0]["jsapi_ticket"]:
             return rows[0], False
         due = WeChatCredential.jsapi_ticket_expires_at.is_null() | (
@@ -172,7 +193,7 @@ class JsapiTickets:
         async def new_token() -> str:
             issued = await self.client.access_token()
             # Saved even if the ticket then fails: this token has replaced the old one.
-            changes[WeChatCredential.access_token] = issued.value
+            changes[WeChatCredential.access_token] = _sealed(issued.value)
             changes[WeChatCredential.access_token_expires_at] = self._expiry(issued)
             return issued.value
 
@@ -187,7 +208,7 @@ class JsapiTickets:
                 # Someone else (another system with the same AppID) replaced our token.
                 ticket = await self.client.jsapi_ticket(await new_token())
             expires_at = self._expiry(ticket)
-            changes[WeChatCredential.jsapi_ticket] = ticket.value
+            changes[WeChatCredential.jsapi_ticket] = _sealed(ticket.value)
             changes[WeChatCredential.jsapi_ticket_expires_at] = expires_at
             return ticket.value, expires_at
         finally:
@@ -242,3 +263,18 @@ class JsSdk:
         nonce = secrets.token_hex(8)
         WECHAT_SHARE_PAGES.labels("configured").inc()
         return ShareConfig(self.app_id, timestamp, nonce, signature(ticket, nonce, timestamp, url))
+
+
+def _sealed(value: str) -> str:
+    return base64.b64encode(seal_bytes(value.encode(), _SEAL_PURPOSE)).decode()
+
+
+def stored_value(stored: str) -> str:
+    """The token or ticket a stored column holds; "" when it is empty or unreadable (a
+    row written before sealing, or under another master key): it is then fetched again."""
+    if not stored:
+        return ""
+    try:
+        return unseal_bytes(base64.b64decode(stored, validate=True), _SEAL_PURPOSE).decode()
+    except (ValueError, binascii.Error):
+        return ""

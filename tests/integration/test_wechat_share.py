@@ -24,6 +24,7 @@ from backend.config import get_settings
 from backend.database import utcnow
 from backend.metrics import WECHAT_SHARE_PAGES
 from backend.wechat import JsapiTickets, JsSdk, WeChatClient, WeChatError
+from backend.wechat.services import stored_value
 from backend.wechat.tables import WeChatCredential
 from tests.integration.flows import link_of
 from tests.integration.journey import car_purchase_body, fresh_phones, wait_for_sms
@@ -95,8 +96,10 @@ async def test_two_processes_share_one_token_and_ticket(fake, migrated) -> None:
     assert await second.ticket() == ticket == fake.tickets[-1]
     assert fake.calls == {"token": 1, "getticket": 1}
     row = await WeChatCredential.objects().where(WeChatCredential.app_id == fake.app_id).first()
-    assert row is not None and row.access_token == fake.current_token
+    assert row is not None and stored_value(row.access_token) == fake.current_token
     assert row.refreshing_until is None
+    # stored sealed: the row alone does not open the Official Account's API
+    assert fake.current_token not in row.access_token and ticket not in row.jsapi_ticket
     # Later pages are served from the process's own copy: not even the row is read.
     await WeChatCredential.delete().where(WeChatCredential.app_id == fake.app_id)
     assert await first.ticket() == ticket and await second.ticket() == ticket
@@ -132,6 +135,25 @@ def test_processes_on_their_own_threads_and_loops_ask_wechat_once(fake, migrated
     assert fake.calls == {"token": 1, "getticket": 1}
 
 
+async def test_a_row_that_cannot_be_opened_is_fetched_again(fake, migrated) -> None:
+    # A row written before tokens were sealed (or under another master key).
+    await WeChatCredential.insert(
+        WeChatCredential(
+            app_id=fake.app_id,
+            access_token="plain-old-token",
+            access_token_expires_at=utcnow() + timedelta(hours=1),
+            jsapi_ticket="plain-old-ticket",
+            jsapi_ticket_expires_at=utcnow() + timedelta(hours=1),
+            updated_at=utcnow(),
+        )
+    )
+    ticket = await process(fake).ticket()
+    assert ticket == fake.tickets[-1] != "plain-old-ticket"
+    assert fake.calls == {"token": 1, "getticket": 1}
+    row = await WeChatCredential.objects().where(WeChatCredential.app_id == fake.app_id).first()
+    assert row is not None and stored_value(row.jsapi_ticket) == ticket
+
+
 async def test_a_ticket_due_to_expire_is_refreshed_by_one_process(fake, migrated) -> None:
     clock = [utcnow()]
     first, second = process(fake, now=lambda: clock[0]), process(fake, now=lambda: clock[0])
@@ -155,7 +177,7 @@ async def test_an_invalid_token_is_replaced_once(fake, migrated) -> None:
     assert ticket == fake.tickets[-1]
     assert fake.calls == {"token": 2, "getticket": 3}  # 40001, a new token, the ticket
     row = await WeChatCredential.objects().where(WeChatCredential.app_id == fake.app_id).first()
-    assert row is not None and row.access_token == fake.current_token
+    assert row is not None and stored_value(row.access_token) == fake.current_token
 
     # Refused again with the new token: an error, not a loop of new tokens.
     fake.mode = "reject_tokens"
@@ -169,7 +191,7 @@ async def test_an_invalid_token_is_replaced_once(fake, migrated) -> None:
     assert fake.calls == {"token": 3, "getticket": 5}
     row = await WeChatCredential.objects().where(WeChatCredential.app_id == fake.app_id).first()
     # The token that replaced the old one is kept; the claim is released for the next try.
-    assert row is not None and row.access_token == fake.current_token
+    assert row is not None and stored_value(row.access_token) == fake.current_token
     assert row.refreshing_until is None
 
 
