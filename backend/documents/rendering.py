@@ -12,11 +12,8 @@ import functools
 import hashlib
 import itertools
 import math
-import multiprocessing
-import os
 import re
 import threading
-import time
 import xml.etree.ElementTree as ElementTree
 import zlib
 from collections.abc import Iterator, Mapping
@@ -37,6 +34,7 @@ from backend.documents import fonts
 from backend.documents.catalog import ContractTemplate
 from backend.documents.fonts import fast_subsetting_available, font_face_css
 from backend.documents.validation import FieldError, Invalid, TemplateDataError, clean_text
+from backend.worker_processes import spawn_pool
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _PX_TO_PT = 72 / 96  # CSS px are 1/96 in, PDF points 1/72 in
@@ -145,27 +143,11 @@ def use_render_processes(count: int) -> None:
     global _pool
     if _pool is not None:
         _pool.shutdown(wait=True, cancel_futures=True)  # reaped: no orphans, CPU accounted
-    # spawn, not fork: the parent runs an event loop and threads
-    context = multiprocessing.get_context("spawn")
-    _pool = (
-        ProcessPoolExecutor(
-            count, mp_context=context, initializer=_warm_up, initargs=(os.getpid(),)
-        )
-        if count > 0
-        else None
-    )
+    _pool = spawn_pool(count, _warm_up) if count > 0 else None
 
 
-def _warm_up(parent: int) -> None:
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+def _warm_up() -> None:
     _stylesheets(fonts.compact_fonts_ready())
-
-
-def _exit_with(parent: int) -> None:
-    # A pool process waits for work forever; if its parent was killed, nobody will send any.
-    while os.getppid() == parent:
-        time.sleep(2)
-    os._exit(0)
 
 
 def _clean_signers(template: ContractTemplate, signers: Mapping[str, str]) -> dict[str, str]:

@@ -18,10 +18,9 @@ import functools
 import json
 import logging
 import math
-import multiprocessing
 import time
 import uuid
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ from backend.identity.verification import ACCEPTED, load_claim
 from backend.jobs import services as jobs
 from backend.keys import derived_key, seal_bytes
 from backend.notify.aliyun import AliyunError, AliyunRpcClient
+from backend.worker_processes import spawn_pool
 from ml import face
 
 logger = logging.getLogger("signlink.face")
@@ -140,12 +140,7 @@ def _executor(settings: Settings) -> Executor:
         if settings.face_workers <= 0:
             _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face")
         else:
-            # spawn: a clean interpreter, not a fork of a process with an event loop.
-            _pool = ProcessPoolExecutor(
-                max_workers=settings.face_workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=face.warm_up,
-            )
+            _pool = spawn_pool(settings.face_workers, face.warm_up)
     return _pool
 
 
