@@ -90,26 +90,29 @@ def _json_problems(body: bytes) -> list[FieldProblem]:
         return []
     try:
         document = json.loads(body)
-    except ValueError:
-        return []  # not JSON: the route answers that in its own words
-    return [_problem(path) for path in _nul_paths(document, "")]
+    except (ValueError, RecursionError):
+        return []  # not JSON (or absurdly deep): the route answers that in its own words
+    return [_problem(path) for path in _nul_paths(document)]
 
 
-def _nul_paths(value: Any, path: str) -> list[str]:
-    if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
+def _nul_paths(document: Any) -> list[str]:
+    """Where strings holding NUL are, as field paths (depth-first, without recursion)."""
     found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if "\x00" in key:
-                found.append(where)
-            else:
-                found += _nul_paths(item, where)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _nul_paths(item, f"{path}[{index}]")
-    return found
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(path or "body")
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if "\x00" in key:  # a NUL in a name: named by where the name is
+                    found.append(path or "body")
+                else:
+                    stack.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return list(dict.fromkeys(found))
 
 
 def _form_problems(encoded: bytes, prefix: str) -> list[FieldProblem]:
@@ -125,4 +128,5 @@ def _form_problems(encoded: bytes, prefix: str) -> list[FieldProblem]:
 
 
 def _problem(path: str) -> FieldProblem:
+    path = path if len(path) <= 100 else path[:99] + "…"
     return FieldProblem(path, f"{path} {_ZH}", f"{path} {_EN}")

@@ -285,6 +285,15 @@ async def test_a_nul_in_a_json_field_is_400_naming_the_field(client, auth):
     assert [f["path"] for f in key.json()["error"]["fields"]] == ["label"]
 
 
+async def test_a_nul_in_a_json_name_is_named_by_its_place_never_echoed(client, auth):
+    body = car_purchase_body()
+    body["data"]["buyer"]["note\u0000"] = "x"
+    answer = await client.post("/api/v1/envelopes", json=body, headers=auth)
+    assert answer.status_code == 400
+    assert [f["path"] for f in answer.json()["error"]["fields"]] == ["data.buyer"]
+    assert "\x00" not in answer.text and "\\u0000" not in answer.text
+
+
 async def test_a_nul_in_a_link_or_a_query_is_400_not_503(client, auth, outbox):
     _, link, _, _ = await new_envelope(client, auth, outbox)
     page = await client.get(link + "%00")
