@@ -22,6 +22,8 @@ DEALER_PHONE = "13900139000"
 # another test's link): here 1350000/1350001 0001–1999; webhooks 1350000/1340000
 # 2000–2999; face step 1350000/1340000 3000+; handwriting pad 1580000/1580001; flows
 # 1590000; identity 1570000/1560000; bad input 1370000/1360000; API contract 1330000/1320000.
+# car_purchase_body()'s defaults (BUYER_PHONE, DEALER_PHONE) belong to test_journey alone:
+# a test that creates an envelope passes numbers of its own range.
 _phone_numbers = itertools.count(1)
 
 

@@ -261,7 +261,7 @@ async def test_a_face_intent_role_confirms_by_face_not_by_sms_code(client, auth,
 
 
 async def test_a_nul_in_a_json_field_is_400_naming_the_field(client, auth):
-    body = car_purchase_body()
+    body = car_purchase_body(*phones())  # a real envelope at the end: its own numbers
     body["data"]["buyer"]["address"] = "北京市\u0000朝阳区"
     body["signers"][1]["name"] = "李\u0000"
     answer = await client.post("/api/v1/envelopes", json=body, headers=auth)
@@ -286,7 +286,7 @@ async def test_a_nul_in_a_json_field_is_400_naming_the_field(client, auth):
 
 
 async def test_a_nul_in_a_json_name_is_named_by_its_place_never_echoed(client, auth):
-    body = car_purchase_body()
+    body = car_purchase_body(*phones())
     body["data"]["buyer"]["note\u0000"] = "x"
     answer = await client.post("/api/v1/envelopes", json=body, headers=auth)
     assert answer.status_code == 400

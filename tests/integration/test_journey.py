@@ -39,6 +39,8 @@ def pdfsig_report(pdfsig: str, path: Path) -> str:
 
 
 async def test_car_purchase_signed_by_buyer_then_dealer(client, auth, outbox, pdfsig, tmp_path):
+    # The outbox finds links by phone: this test owns the default numbers (journey.py).
+    assert outbox.messages(BUYER_PHONE) == [], "another test sent to car_purchase_body()'s phones"
     created = await client.post("/api/v1/envelopes", json=car_purchase_body(), headers=auth)
     assert created.status_code == 201, created.text
     envelope = created.json()
