@@ -20,7 +20,7 @@ from pyhanko.pdf_utils.generic import ArrayObject
 from pyhanko.pdf_utils.reader import PdfFileReader
 from weasyprint import HTML
 
-from backend.documents import fonts, list_templates, rendering
+from backend.documents import fonts, get_template, list_templates, rendering
 
 TEMPLATE_KEYS = [template.key for template in list_templates()]
 
@@ -56,7 +56,8 @@ def _embedded_fonts(pdf: bytes) -> Iterator[tuple[str, str, bytes]]:
 def test_each_template_takes_the_xml_parser_and_prints_the_same(
     key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    template = list_templates()[TEMPLATE_KEYS.index(key)]
+    template = get_template(key)
+    assert template is not None
     html = rendering._render_html(
         template, template.clean_stored(template.validate(template.example_data())), "SL-1", {}
     )
