@@ -1,7 +1,10 @@
-"""HTTP for batch signing (批量签署): list, read, one SMS code, one drawing, one confirmation.
+"""HTTP for batch signing (批量签署): unlock, list, read, one SMS code, one drawing, one
+confirmation.
 
 Every page hangs under one of the person's own signing links (``/s/<token>/batch``); the
-batch session cookie is scoped to that path. Rules live in :mod:`batch_signing`.
+access and batch session cookies are scoped to that path. Until an SMS code sent to the
+phone unlocks it, the list (and every other envelope's pages) answers with the unlock
+page. Rules live in :mod:`batch_signing`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from backend.envelopes.controllers import (
 from backend.errors import AppError
 
 BATCH_COOKIE = "sl_batch"
+ACCESS_COOKIE = "sl_batch_access"
 
 
 def _batch_path(token: str) -> str:
@@ -63,8 +67,85 @@ def _list_page(
     )
 
 
+def _has_access(request: Request[Any, Any, Any], anchor: services.SignerContext) -> bool:
+    return batch_signing.has_access(anchor, request.cookies.get(ACCESS_COOKIE))
+
+
+def _access_page(
+    anchor: services.SignerContext, *, status_code: int = 200, **extra: Any
+) -> Template:
+    return Template(
+        "pages/signing/batch_access.html",
+        context={
+            "token": anchor.token,
+            "signer": anchor.signer,
+            "sender": anchor.sender,
+            **extra,
+        },
+        status_code=status_code,
+    )
+
+
+def _go_with_cookie(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    token: str,
+    url: str,
+    cookie: tuple[str, str, int],
+) -> Response[Any]:
+    """Go to ``url`` (an htmx redirect or a 303) with a cookie scoped to this batch."""
+    response: Response[Any] = (
+        Response(content="", status_code=200, headers={"HX-Redirect": url})
+        if _is_htmx(request)
+        else Redirect(path=url, status_code=303)
+    )
+    name, value, seconds = cookie
+    response.set_cookie(
+        Cookie(
+            key=name,
+            value=value,
+            path=_batch_path(token),
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
+            max_age=seconds,
+        )
+    )
+    return response
+
+
 class BatchSigningPages(Controller):
     include_in_schema = False
+
+    @post(urls.SIGN_BATCH_ACCESS_OTP, status_code=200)
+    async def send_access_code(
+        self, token: str, request: Request[Any, Any, Any], settings: Settings
+    ) -> Template:
+        anchor = await signer_context(token)
+        try:
+            wait = await batch_signing.send_access_code(anchor, settings, request.app.state.sms)
+        except AppError as exc:
+            if exc.status_code != 429:
+                raise
+            return _access_page(anchor, error=exc, status_code=429)
+        return _access_page(anchor, code_sent=True, resend_after=wait)
+
+    @post(urls.SIGN_BATCH_ACCESS, status_code=200)
+    async def unlock(
+        self, token: str, request: Request[Any, Any, Any], settings: Settings
+    ) -> Response[Any] | Template:
+        anchor = await signer_context(token)
+        _, _, code = await _form(request)
+        check = await batch_signing.confirm_access_code(anchor, code, settings)
+        if not check.ok:
+            return _access_page(anchor, code_sent=True, error=check.message, status_code=400)
+        return _go_with_cookie(
+            request,
+            settings,
+            token,
+            _batch_path(token),
+            (ACCESS_COOKIE, batch_signing.access_pass(anchor), batch_signing.ACCESS_SECONDS),
+        )
 
     @get(urls.SIGN_BATCH_OFFER)
     async def offer(self, token: str) -> Template:
@@ -78,13 +159,19 @@ class BatchSigningPages(Controller):
         )
 
     @get(urls.SIGN_BATCH)
-    async def list_waiting(self, token: str) -> Template:
+    async def list_waiting(self, token: str, request: Request[Any, Any, Any]) -> Template:
         anchor = await signer_context(token)
+        if not _has_access(request, anchor):
+            return _access_page(anchor)
         return _list_page(await batch_signing.waiting_for(anchor))
 
     @get(urls.SIGN_BATCH_VIEW)
-    async def view(self, token: str, signer_id: uuid.UUID) -> Template:
+    async def view(
+        self, token: str, signer_id: uuid.UUID, request: Request[Any, Any, Any]
+    ) -> Template:
         anchor = await signer_context(token)
+        if not _has_access(request, anchor):
+            return _access_page(anchor, status_code=403)
         item = (await batch_signing.waiting_for(anchor)).item(str(signer_id))
         if item is None:
             return Template(
@@ -96,10 +183,17 @@ class BatchSigningPages(Controller):
 
     @get(urls.SIGN_BATCH_PAGE)
     async def page(
-        self, token: str, signer_id: uuid.UUID, index: int, w: str | None = None
+        self,
+        token: str,
+        signer_id: uuid.UUID,
+        index: int,
+        request: Request[Any, Any, Any],
+        w: str | None = None,
     ) -> Response[bytes]:
         width = page_width(w)
         anchor = await signer_context(token)
+        if not _has_access(request, anchor):
+            raise services.not_found()  # as for any page this link does not show
         item = (await batch_signing.waiting_for(anchor)).item(str(signer_id))
         if item is None:
             raise services.not_found()
@@ -111,6 +205,8 @@ class BatchSigningPages(Controller):
         self, token: str, request: Request[Any, Any, Any], settings: Settings
     ) -> Template:
         anchor = await signer_context(token)
+        if not _has_access(request, anchor):
+            return _access_page(anchor, status_code=403)
         chosen, agreed, _ = await _form(request)
         try:
             picked, wait = await batch_signing.send_code(
@@ -139,6 +235,8 @@ class BatchSigningPages(Controller):
         self, token: str, request: Request[Any, Any, Any], settings: Settings
     ) -> Response[Any] | Template:
         anchor = await signer_context(token)
+        if not _has_access(request, anchor):
+            return _access_page(anchor, status_code=403)
         chosen, agreed, code = await _form(request)
         try:
             session, check, _ = await batch_signing.confirm_code(
@@ -163,24 +261,13 @@ class BatchSigningPages(Controller):
                 error=check.message,
                 status_code=400,
             )
-        url = urls.link(token, "/batch/sign")
-        response: Response[Any] = (
-            Response(content="", status_code=200, headers={"HX-Redirect": url})
-            if _is_htmx(request)
-            else Redirect(path=url, status_code=303)
+        return _go_with_cookie(
+            request,
+            settings,
+            token,
+            urls.link(token, "/batch/sign"),
+            (BATCH_COOKIE, session, settings.intent_ttl_seconds),
         )
-        response.set_cookie(
-            Cookie(
-                key=BATCH_COOKIE,
-                value=session,
-                path=_batch_path(token),
-                httponly=True,
-                samesite="lax",
-                secure=settings.secure_cookies,
-                max_age=settings.intent_ttl_seconds,
-            )
-        )
-        return response
 
     @get(urls.SIGN_BATCH_PAD)
     async def pad(

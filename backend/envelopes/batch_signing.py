@@ -3,6 +3,9 @@
 A driver with several waybills, or a dealer with several agreements from the same
 organisation, opens any one of their signing links and goes to ``/s/<token>/batch``:
 
+0. the list is shown only to whoever proves they hold the phone: an SMS code sent to it
+   (its own purpose, "batch-access") unlocks the list for 30 minutes in this browser. A
+   forwarded link alone shows that envelope, never the others;
 1. the page lists the envelopes waiting for *this phone* from *the sender of this link*
    (nothing from other senders; other envelopes' links are never shown); each one is
    opened and read to the last page before it can be ticked, as in the one-envelope flow;
@@ -21,8 +24,10 @@ face intent check, someone else signing first) are listed apart and left out.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 
 from backend import signing
@@ -34,7 +39,7 @@ from backend.envelopes.tables import Signer
 from backend.errors import AppError
 from backend.evidence.services import append_event
 from backend.identity import services as identity
-from backend.keys import sha256_hex, unseal
+from backend.keys import keyed_token, sha256_hex, unseal
 from backend.notify.sms import SmsProvider
 from ml import handwriting
 
@@ -42,6 +47,10 @@ logger = logging.getLogger("signlink.envelopes.batch_signing")
 
 MAX_ITEMS = 50
 """At most this many envelopes on the list and in one batch (the oldest deadlines first)."""
+
+ACCESS_PURPOSE = "batch-access"  # the SMS code that shows the list (not an intent code)
+ACCESS_SECONDS = 30 * 60
+_ACCESS_KEY = "signlink/batch-access/v1"
 
 
 @dataclass
@@ -83,6 +92,46 @@ class BatchResult:
     ctx: SignerContext
     ok: bool
     message: str = ""
+
+
+# ------------------------------------------------------------------ access to the list
+
+
+def access_pass(anchor: SignerContext, now: float | None = None) -> str:
+    """The cookie value that shows this link's list until it expires (signed, not stored)."""
+    expires = int((time.time() if now is None else now) + ACCESS_SECONDS)
+    return f"{expires}.{_access_mac(anchor, expires)}"
+
+
+def has_access(anchor: SignerContext, value: str | None) -> bool:
+    expires, _, mac = (value or "").partition(".")
+    if not expires.isdigit() or int(expires) < time.time():
+        return False
+    return hmac.compare_digest(mac, _access_mac(anchor, int(expires)))
+
+
+def _access_mac(anchor: SignerContext, expires: int) -> str:
+    # Bound to the signer and to their current link: a resent link (new nonce) starts over.
+    return keyed_token(_ACCESS_KEY, f"{anchor.signer.id}.{anchor.signer.token_hash}.{expires}", 43)
+
+
+async def send_access_code(anchor: SignerContext, settings: Settings, sms: SmsProvider) -> int:
+    """The SMS code that unlocks the list; seconds until another may be sent."""
+    result = await identity.send_intent_code(
+        anchor.signer.id, unseal(anchor.signer.phone_sealed), settings, sms, ACCESS_PURPOSE
+    )
+    if not result.ok:
+        raise AppError("otp_rate_limited", result.message, "Please wait before resending.", 429)
+    return settings.otp_resend_seconds
+
+
+async def confirm_access_code(
+    anchor: SignerContext, code: str, settings: Settings
+) -> identity.CodeCheck:
+    return await identity.verify_intent_code(anchor.signer.id, code, settings, ACCESS_PURPOSE)
+
+
+# ------------------------------------------------------------------ the list
 
 
 async def waiting_for(anchor: SignerContext) -> BatchList:

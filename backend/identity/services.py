@@ -41,14 +41,19 @@ def _code_hash(challenge_id: uuid.UUID, code: str) -> str:
 
 
 async def send_intent_code(
-    signer_id: uuid.UUID, phone: str, settings: Settings, sms: SmsProvider
+    signer_id: uuid.UUID,
+    phone: str,
+    settings: Settings,
+    sms: SmsProvider,
+    purpose: str = "intent",
 ) -> CodeSent:
+    """A new SMS code for ``purpose`` ("intent": to confirm signing; "batch-access": to see
+    the phone's other waiting documents). Each purpose has its own codes and resend wait."""
     now = utcnow()
+    mine = (OtpChallenge.signer == signer_id) & (OtpChallenge.purpose == purpose)
     recent = (
         await OtpChallenge.select(OtpChallenge.sent_at)
-        .where(
-            (OtpChallenge.signer == signer_id) & (OtpChallenge.sent_at > now - timedelta(hours=1))
-        )
+        .where(mine & (OtpChallenge.sent_at > now - timedelta(hours=1)))
         .order_by(OtpChallenge.sent_at, ascending=False)
     )
     if recent:
@@ -67,12 +72,13 @@ async def send_intent_code(
     async with transaction():
         # A new code replaces every earlier one.
         await OtpChallenge.update({OtpChallenge.consumed_at: now}).where(
-            (OtpChallenge.signer == signer_id) & OtpChallenge.consumed_at.is_null()
+            mine & OtpChallenge.consumed_at.is_null()
         )
         await OtpChallenge.insert(
             OtpChallenge(
                 id=challenge_id,
                 signer=signer_id,
+                purpose=purpose,
                 code_hash=_code_hash(challenge_id, code),
                 sent_at=now,
                 expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
@@ -81,11 +87,17 @@ async def send_intent_code(
     return CodeSent(True, message_id=receipt.message_id, provider=receipt.provider)
 
 
-async def verify_intent_code(signer_id: uuid.UUID, code: str, settings: Settings) -> CodeCheck:
+async def verify_intent_code(
+    signer_id: uuid.UUID, code: str, settings: Settings, purpose: str = "intent"
+) -> CodeCheck:
     code = code.strip()
     challenge = (
         await OtpChallenge.objects()
-        .where((OtpChallenge.signer == signer_id) & OtpChallenge.consumed_at.is_null())
+        .where(
+            (OtpChallenge.signer == signer_id)
+            & (OtpChallenge.purpose == purpose)
+            & OtpChallenge.consumed_at.is_null()
+        )
         .order_by(OtpChallenge.sent_at, ascending=False)
         .first()
     )

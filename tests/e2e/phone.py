@@ -238,6 +238,20 @@ def read_to_the_end(phone: Phone) -> None:
     expect(send).to_be_enabled(timeout=10_000)
 
 
+def unlock_batch(phone: Phone, server: Any, to: str) -> None:
+    """On the batch page: the SMS code to the phone, before anything is listed."""
+    page = phone.page
+    expect(page.get_by_test_id("batch-access-form")).to_be_visible()
+    expect(page.get_by_test_id("batch-item")).to_have_count(0)
+    before = len(server.messages(to))
+    page.get_by_test_id("batch-access-send").click()
+    expect(page.get_by_test_id("batch-access-sent")).to_be_visible()
+    phone.shot("batch-access")
+    page.get_by_test_id("batch-access-code").fill(server.wait_for_code(to, before))
+    page.get_by_test_id("batch-access-verify").click()
+    expect(page.get_by_test_id("batch-form")).to_be_visible()
+
+
 def sign_on_phone(
     phone: Phone, link: str, server: Any, to: str, who: str, *, unread: bool = True
 ) -> bytes:

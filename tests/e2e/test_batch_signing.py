@@ -1,4 +1,5 @@
-"""Batch signing on a phone: read each agreement, one SMS code, one drawing, all signed."""
+"""Batch signing on a phone: unlock the list with an SMS code, read each agreement, one intent
+code, one drawing, all signed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.phone import NAME_STROKES, Phone, phone_profiles, purchase_body, unique_phones
+from tests.e2e.phone import (
+    NAME_STROKES,
+    Phone,
+    phone_profiles,
+    purchase_body,
+    unique_phones,
+    unlock_batch,
+)
 
 pytestmark = pytest.mark.e2e
 PAD = '[data-testid="signature-pad"]'
@@ -50,6 +58,7 @@ def test_a_buyer_signs_two_agreements_with_one_code_and_one_drawing(
         page.goto(server.wait_for_link(buyer))
         page.get_by_test_id("batch-open").click()  # "1 more waiting — sign together"
         page.wait_for_url("**/batch")
+        unlock_batch(phone, server, buyer)
         expect(page.get_by_test_id("batch-item")).to_have_count(2)
         phone.no_horizontal_scroll("batch list")
         # (the agreement behind the opened link may already count as read from its own page)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.phone import Phone, phone_profiles, purchase_body
+from tests.e2e.phone import Phone, phone_profiles, purchase_body, unlock_batch
 from tests.e2e.test_pwa_service_worker import sign_over_http
 
 pytestmark = pytest.mark.e2e
@@ -262,12 +262,18 @@ def test_batch_signing_pages_fit_360px(
             created = api.post("/api/v1/envelopes", json=body)
             assert created.status_code == 201, created.text
     link = server.wait_for_link(buyer)
+    unlocked: list[Any] = []  # the access cookie, so the second language needs no new code
     for lang in ("zh-CN", "en-US"):
         context = _context(browser, playwright, "wechat", locale=lang)
+        if unlocked:
+            context.add_cookies(unlocked)
         try:
             page = context.new_page()
             phone = Phone(page, f"batch360-{lang}", screenshots, check_layout=True)
             _open(page, link + "/batch")
+            if not unlocked:
+                unlock_batch(phone, server, buyer)
+                unlocked = context.cookies()
             expect(page.get_by_test_id("batch-item")).to_have_count(2)
             phone.shot("batch-list", full_page=True)
             page.get_by_test_id("batch-read").first.tap()

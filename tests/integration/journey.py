@@ -91,6 +91,18 @@ async def wait_for_sms(outbox: Any, to: str, count: int = 1, timeout: float = 15
         await asyncio.sleep(0.05)
 
 
+async def unlock_batch(client: Any, outbox: Any, link: str, phone: str) -> None:
+    """Prove the phone with an SMS code, so that this link's batch list shows."""
+    before = len(outbox.messages(phone))
+    sent = await client.post(f"{link}/batch/access/otp")
+    assert sent.status_code == 200 and 'data-testid="batch-access-sent"' in sent.text, sent.text
+    assert len(outbox.messages(phone)) == before + 1
+    unlocked = await client.post(
+        f"{link}/batch/access", data={"code": outbox.code_for(phone)}, follow_redirects=False
+    )
+    assert unlocked.status_code == 303, unlocked.text
+
+
 async def new_envelope(
     client: Any, auth: Any, outbox: Any, phones: Any = fresh_phones
 ) -> tuple[str, str, str, str]:

@@ -28,6 +28,7 @@ from tests.integration.journey import (
     fresh_phones,
     handwriting_strokes,
     read_all_pages,
+    unlock_batch,
     wait_for_sms,
 )
 from tests.unit.identity.support import relaxed
@@ -186,6 +187,42 @@ def _items(page: str) -> list[str]:
     return re.findall(r'name="item" value="([0-9a-f-]{36})"', page)
 
 
+async def test_a_forwarded_link_shows_its_own_document_not_the_others(
+    client, auth, outbox, no_resend_wait
+):
+    """The list, and every other envelope's pages, need an SMS code sent to the phone."""
+    buyer, ids = await _three_waiting(client, auth, outbox)
+    links = re.findall(r"/s/[A-Za-z0-9_-]+", " ".join(m["text"] for m in outbox.messages(buyer)))
+    link = links[0]
+    others = [(await client.get(f"/api/v1/envelopes/{i}", headers=auth)).json() for i in ids[1:]]
+    other_signer = others[0]["signers"][0]["id"]
+
+    locked = await client.get(f"{link}/batch")
+    assert locked.status_code == 200 and 'data-testid="batch-access-form"' in locked.text
+    assert 'data-testid="batch-item"' not in locked.text
+    assert not any(e["number"] in locked.text for e in others)
+    assert (await client.get(f"{link}/batch/view/{other_signer}")).status_code == 403
+    assert (await client.get(f"{link}/batch/view/{other_signer}/pages/0")).status_code == 404
+    ticked = {"item": [other_signer], "agree": "yes"}
+    assert (await client.post(f"{link}/batch/otp", data=ticked)).status_code == 403
+
+    sent = await client.post(f"{link}/batch/access/otp")
+    assert 'data-testid="batch-access-sent"' in sent.text
+    right = outbox.code_for(buyer)
+    wrong = await client.post(
+        f"{link}/batch/access", data={"code": f"{(int(right) + 1) % 10**6:06d}"}
+    )
+    assert wrong.status_code == 400 and 'data-testid="batch-access-error"' in wrong.text
+    assert 'data-testid="batch-item"' not in (await client.get(f"{link}/batch")).text
+
+    await unlock_batch(client, outbox, link, buyer)
+    listing = await client.get(f"{link}/batch")
+    assert listing.text.count('data-testid="batch-item"') == 3
+    assert all(e["number"] in listing.text for e in others)
+    # Unlocked for this link in this browser only: the same person's other link asks again.
+    assert 'data-testid="batch-access-form"' in (await client.get(f"{links[1]}/batch")).text
+
+
 async def test_a_batch_is_read_confirmed_once_drawn_once_and_signed(
     client, auth, outbox, pdfsig, tmp_path
 ):
@@ -204,6 +241,7 @@ async def test_a_batch_is_read_confirmed_once_drawn_once_and_signed(
 
     offer = await client.get(f"{link}/batch/offer")
     assert 'data-testid="batch-offer"' in offer.text and "2 份" in offer.text
+    await unlock_batch(client, outbox, link, buyer)
     page = await client.get(f"{link}/batch")
     assert page.status_code == 200
     assert page.text.count('data-testid="batch-item"') == 3
@@ -283,6 +321,7 @@ async def test_a_batch_is_read_confirmed_once_drawn_once_and_signed(
 async def test_a_batch_drawing_needs_the_fresh_session(client, auth, outbox, no_resend_wait):
     buyer, ids = await _three_waiting(client, auth, outbox)
     link = outbox.link_for(buyer)
+    await unlock_batch(client, outbox, link, buyer)
     items = _items((await client.get(f"{link}/batch")).text)
     for signer_id in items:
         view = await client.get(f"{link}/batch/view/{signer_id}")
@@ -387,6 +426,7 @@ async def test_what_a_batch_leaves_out_and_bad_input(client, auth, outbox):
     assert first
     link = first.group(0)
 
+    await unlock_batch(client, outbox, link, buyer)
     page = await client.get(f"{link}/batch")
     assert page.text.count('data-testid="batch-item"') == 1
     assert page.text.count('data-testid="batch-blocked"') == 1 and "实名认证" in page.text

@@ -10,7 +10,12 @@ from PIL import Image
 
 from backend.envelopes.services import PAGE_WIDTH, PAGE_WIDTHS
 from backend.envelopes.tables import Envelope, PageImage
-from tests.integration.journey import car_purchase_body, fresh_phones, wait_for_sms
+from tests.integration.journey import (
+    car_purchase_body,
+    fresh_phones,
+    unlock_batch,
+    wait_for_sms,
+)
 
 
 async def _link(client, auth, outbox) -> tuple[str, str]:
@@ -87,6 +92,7 @@ async def test_batch_document_views_offer_the_same_widths(client, auth, outbox):
         assert created.status_code == 201, created.text
     await wait_for_sms(outbox, buyer, count=2)
     link = outbox.link_for(buyer)
+    await unlock_batch(client, outbox, link, buyer)
     listing = await client.get(f"{link}/batch")
     view_url = re.search(r'href="(/s/[^"]+/batch/view/[0-9a-f-]{36})"', listing.text)
     assert view_url, listing.text[:2000]
