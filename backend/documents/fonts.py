@@ -205,13 +205,12 @@ def _build_truetype(source: Path, target: Path) -> None:
     for name, glyph in glyphs.items():  # TrueType wants left side bearing == xMin
         advance, _ = hmtx.metrics[name]
         hmtx.metrics[name] = advance, getattr(glyph, "xMin", 0)
-    maxp = font["maxp"] = newTable("maxp")
+    maxp = font["maxp"] = newTable("maxp")  # version 1.0, no hinting programs
     maxp.tableVersion = 0x00010000
-    for field in ("maxZones", "maxTwilightPoints", "maxStorage", "maxFunctionDefs",
-                  "maxInstructionDefs", "maxStackElements", "maxSizeOfInstructions",
-                  "maxComponentElements"):  # fmt: skip
-        setattr(maxp, field, 0)
     maxp.maxZones = 1
+    for field in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
+                  "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):  # fmt: skip
+        setattr(maxp, field, 0)
     font["head"].glyphDataFormat = 0
     font["post"].formatType = 3.0  # no glyph names
     font.sfntVersion = "\x00\x01\x00\x00"

@@ -97,9 +97,9 @@ class BatchResult:
 # ------------------------------------------------------------------ access to the list
 
 
-def access_pass(anchor: SignerContext, now: float | None = None) -> str:
+def access_pass(anchor: SignerContext) -> str:
     """The cookie value that shows this link's list until it expires (signed, not stored)."""
-    expires = int((time.time() if now is None else now) + ACCESS_SECONDS)
+    expires = int(time.time() + ACCESS_SECONDS)
     return f"{expires}.{_access_mac(anchor, expires)}"
 
 
